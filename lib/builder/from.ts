@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import { hostPlatform, type ImageConfig } from '../image/types.js';
+import { driverFor } from '../mount/driver.js';
+import { ensureLayerDir } from '../store/layers.js';
+import type { Store } from '../store/store.js';
+import { checkName, createRecord, newContainerId } from './records.js';
+import type { BuilderRecord } from './types.js';
+
+export interface FromOptions {
+  name?: string;
+  format?: 'oci' | 'docker';
+}
+
+/**
+ * Make a working container from `image` ("scratch" for an empty root filesystem). The image's layers are
+ * unpacked once into the store and shared; the container gets only its own writable part.
+ */
+export async function from(store: Store, image: string, opts: FromOptions = {}): Promise<BuilderRecord> {
+  const base: Omit<BuilderRecord, 'name'> & { name?: string } = {
+    id: newContainerId(),
+    name: opts.name,
+    fromImage: '',
+    fromImageId: '',
+    created: new Date().toISOString(),
+    layers: [],
+    baseLayerDigests: [],
+    driver: store.driver,
+    image: { ...hostPlatform(), config: {}, history: [], annotations: {} },
+    format: opts.format,
+  };
+  if (image !== 'scratch') {
+    const img = store.images.get(image);
+    const manifest = store.images.manifest(img);
+    const config = store.blobs.readJson<ImageConfig>(manifest.config.digest);
+    base.fromImage = img.names[0] ?? img.id;
+    base.fromImageId = img.id;
+    base.layers = [...config.rootfs.diff_ids];
+    base.baseLayerDigests = manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType }));
+    base.image = {
+      architecture: config.architecture,
+      os: config.os,
+      variant: config.variant,
+      author: config.author,
+      config: config.config ?? {},
+      history: config.history ?? [],
+      annotations: {},
+    };
+    if (store.driver === 'overlay') {
+      for (let i = 0; i < base.layers.length; i++) await ensureLayerDir(store, base.layers[i], base.baseLayerDigests[i].digest);
+    }
+  }
+  if (opts.name) checkName(opts.name);
+  const driver = await driverFor(store.driver);
+  const dir = store.paths.container(base.id);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    await driver.create(store, { ...base, name: '' }, dir);
+    return createRecord(store, base, image);
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,184 @@
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import type { BuilderRecord } from '../builder/types.js';
+import { loadRecord, saveRecord } from '../builder/records.js';
+import { formatReference, normalizeLocal } from '../image/reference.js';
+import { MediaType, type Descriptor, type ImageConfig, type ImageFormat, type Manifest } from '../image/types.js';
+import { driverFor } from '../mount/driver.js';
+import { overlayDirs } from '../mount/overlay.js';
+import { saveSnapshot, snapshotFile, takeSnapshot } from '../mount/vfs-snapshot.js';
+import { vfsRootfs } from '../mount/vfs.js';
+import { tmpName } from '../store/atomic.js';
+import { adoptLayerDir } from '../store/layers.js';
+import { sha256 } from '../store/blobs.js';
+import type { Store } from '../store/store.js';
+import { getXattrsTree } from '../store/xattr.js';
+import { overlayChanges, vfsChanges, type ChangeOptions } from './changes.js';
+import { imageConfigFor, layerMediaType } from './image-config.js';
+import { writeLayer } from './layer-writer.js';
+import type { TarEntry } from './tar-writer.js';
+
+export interface CommitOptions {
+  format?: ImageFormat;
+  /** `--disable-compression`: store the layer as a plain tar. */
+  disableCompression?: boolean;
+  /** One layer holding the whole root filesystem, no base layers. */
+  squash?: boolean;
+  /** Remove the container after a successful commit. */
+  rm?: boolean;
+  /** Seconds since the epoch for every file time and the created dates (`--timestamp`). */
+  timestamp?: number;
+  /** SOURCE_DATE_EPOCH: file times clamped to it, created dates set to it. */
+  sourceDateEpoch?: number;
+  omitHistory?: boolean;
+  createdBy?: string;
+  historyComment?: string;
+  /** For people: warnings such as fields the chosen format cannot carry. */
+  warn?: (msg: string) => void;
+}
+
+export interface CommitResult {
+  /** Image id: the config digest's hex. */
+  id: string;
+  manifestDigest: string;
+  names: string[];
+  /** The new layer, if the container had changes. */
+  layer?: Descriptor & { diffId: string };
+}
+
+/** Pull the first entry so an empty change set is known before any blob is written. */
+function peek<T>(it: Iterator<T>): { empty: boolean; all: Iterable<T> } {
+  const first = it.next();
+  if (first.done) return { empty: true, all: [] };
+  return { empty: false, all: { *[Symbol.iterator]() { yield first.value; let r; while (!(r = it.next()).done) yield r.value; } } };
+}
+
+/**
+ * Commit a working container to an image: its changes become one layer (or, with squash, the whole rootfs
+ * does), then config, manifest and names land in the store. The layer stays unpacked in layers/ so the
+ * next `from` of the image mounts it without extracting anything.
+ */
+export async function commit(store: Store, container: string, imageName: string | undefined, opts: CommitOptions = {}): Promise<CommitResult> {
+  const rec = loadRecord(store, container);
+  const format: ImageFormat = opts.format ?? rec.format ?? 'oci';
+  const names = imageName ? [formatReference(normalizeLocal(imageName))] : [];
+  const driver = await driverFor(rec.driver);
+  const clamp = opts.timestamp === undefined ? opts.sourceDateEpoch : undefined;
+
+  let root: string;
+  if (opts.squash) root = driver.mount(store, rec);
+  else root = rec.driver === 'overlay' ? overlayDirs(store, rec).upper : vfsRootfs(store, rec);
+  const changeOpts: ChangeOptions = { timestamp: opts.timestamp, clamp, xattrs: await getXattrsTree(root) };
+  const source: Iterator<TarEntry> = (opts.squash || rec.driver === 'overlay'
+    ? overlayChanges(root, changeOpts)
+    : vfsChanges(root, snapshotFile(store.paths.container(rec.id)), changeOpts))[Symbol.iterator]();
+  const { empty, all } = peek(source);
+
+  let layer: CommitResult['layer'];
+  let staged: string | undefined;
+  if (!empty) {
+    staged = tmpName(store.paths.tmp, 'layer-blob');
+    const res = await writeLayer(all, { out: staged, compression: opts.disableCompression ? 'none' : 'gzip' });
+    layer = { mediaType: layerMediaType(format, res.compressed), digest: res.digest, size: res.size, diffId: res.diffId };
+  }
+
+  const base = opts.squash ? [] : rec.layers.map((diffId, i) => ({ ...rec.baseLayerDigests[i], diffId }));
+  const layers = layer ? [...base, layer] : base;
+  const config: ImageConfig = imageConfigFor(rec, format, {
+    diffIds: layers.map((l) => l.diffId),
+    emptyLayer: !layer,
+    squash: !!opts.squash,
+    created: createdDate(opts),
+    createdBy: opts.createdBy,
+    historyComment: opts.historyComment,
+    omitHistory: opts.omitHistory,
+    warn: opts.warn,
+  });
+  const configJson = JSON.stringify(config);
+  const configDigest = sha256(configJson);
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: format === 'oci' ? MediaType.ociManifest : MediaType.dockerManifest,
+    config: { mediaType: format === 'oci' ? MediaType.ociConfig : MediaType.dockerConfig, digest: configDigest, size: Buffer.byteLength(configJson) },
+    layers: layers.map((l) => ({ mediaType: convertLayerType(l.mediaType, format), digest: l.digest, size: l.size })),
+  };
+  if (format === 'oci' && Object.keys(rec.image.annotations).length) manifest.annotations = { ...rec.image.annotations };
+  const manifestJson = JSON.stringify(manifest);
+  const manifestDesc: Descriptor = { mediaType: manifest.mediaType!, digest: sha256(manifestJson), size: Buffer.byteLength(manifestJson) };
+
+  // blobs land before the index names them; the pin keeps a concurrent rmi's garbage collection off them
+  const unpin = store.blobs.pin([configDigest, manifestDesc.digest, ...(layer ? [layer.digest] : [])]);
+  try {
+    if (layer && staged) store.blobs.adopt(staged, layer.digest);
+    store.blobs.put(configJson);
+    store.blobs.put(manifestJson);
+    store.images.add(manifestDesc, names);
+  } finally {
+    unpin();
+  }
+
+  if (layer && !opts.squash) await keepLayerUnpacked(store, rec, layer, config, !!opts.rm);
+  if (opts.rm) {
+    const { remove } = await import('../builder/containers.js');
+    await remove(store, rec.id);
+  }
+  return { id: configDigest.slice('sha256:'.length), manifestDigest: manifestDesc.digest, names, layer };
+}
+
+function createdDate(opts: CommitOptions): string {
+  const t = opts.timestamp ?? opts.sourceDateEpoch;
+  return (t !== undefined ? new Date(t * 1000) : new Date()).toISOString().replace('.000Z', 'Z');
+}
+
+/** The same compressed bytes under the other format's media type name. */
+function convertLayerType(mediaType: string, format: ImageFormat): string {
+  const gz = mediaType.endsWith('gzip');
+  const zstd = mediaType.endsWith('zstd');
+  if (format === 'oci') return zstd ? MediaType.ociLayerZstd : gz ? MediaType.ociLayerGzip : MediaType.ociLayer;
+  return gz ? MediaType.dockerLayerGzip : MediaType.dockerLayer;
+}
+
+/**
+ * After a commit the container's own changes are exactly the new layer. When its upper directory can be
+ * moved (not mounted, or unmountable now), it becomes layers/<diff-id> as it is and the container restarts
+ * from the committed image with an empty upper: no copy at all. When a process holds the mount, the upper
+ * is copied instead. vfs has no layer directories; its snapshot moves forward.
+ */
+async function keepLayerUnpacked(store: Store, rec: BuilderRecord, layer: Descriptor & { diffId: string }, config: ImageConfig, removing: boolean): Promise<void> {
+  const advance = () => {
+    rec.layers = [...rec.layers, layer.diffId];
+    rec.baseLayerDigests = [...rec.baseLayerDigests, { digest: layer.digest, size: layer.size, mediaType: layer.mediaType }];
+    rec.image.history = config.history ?? [];
+    saveRecord(store, rec);
+  };
+  if (rec.driver === 'vfs') {
+    if (removing) return;
+    saveSnapshot(snapshotFile(store.paths.container(rec.id)), takeSnapshot(vfsRootfs(store, rec)));
+    advance();
+    return;
+  }
+  const { upper } = overlayDirs(store, rec);
+  const driver = await driverFor('overlay');
+  const wasMounted = driver.isMounted(store, rec);
+  let movable = true;
+  if (wasMounted) {
+    try {
+      driver.unmount(store, rec);
+    } catch {
+      movable = false;
+    }
+  }
+  if (movable) {
+    // record first: a crash before the rename leaves a record whose new layer is rebuilt from its blob
+    if (!removing) advance();
+    const staged = tmpName(store.paths.tmp, 'layer');
+    fs.renameSync(upper, staged);
+    fs.mkdirSync(upper, { mode: 0o755 });
+    adoptLayerDir(store, staged, layer.diffId);
+    if (wasMounted && !removing) driver.mount(store, rec);
+    return;
+  }
+  const staged = tmpName(store.paths.tmp, 'layer');
+  execFileSync('cp', ['-a', upper, staged]);
+  adoptLayerDir(store, staged, layer.diffId);
+}

@@ -1,0 +1,42 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+
+/** A unique name under `tmpDir` for staging a write that lands by rename. */
+export function tmpName(tmpDir: string, hint = 'tmp'): string {
+  return path.join(tmpDir, `${hint}-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+}
+
+/**
+ * Write a file so that readers see either the old content or the new, never half: write to `tmpDir`
+ * (on the same filesystem), fsync, rename over the target.
+ */
+export function writeFileAtomic(file: string, data: string | Buffer, tmpDir: string): void {
+  const tmp = tmpName(tmpDir, path.basename(file));
+  const fd = fs.openSync(tmp, 'w', 0o644);
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+export function readJson<T>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+export function readJsonIfExists<T>(file: string): T | undefined {
+  try {
+    return readJson<T>(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

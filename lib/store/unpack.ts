@@ -1,0 +1,785 @@
+/**
+ * Reading a tar layer (or any tarball, for ADD) onto disk, safely.
+ *
+ * Safety: every entry name is cleaned lexically (a leading "/" is dropped as tar does; a `..` that climbs above
+ * the destination is refused) and then resolved with pathsafe's chroot-like walk in 'refuse' mode: an existing
+ * symlink on the way, created by an earlier entry or already in the destination, is followed only if it stays
+ * inside without the help of a chroot, so `evil -> /` followed by `evil/etc/passwd` is refused rather than
+ * written. Hardlink targets are resolved the same way and must exist inside the destination. The last component
+ * of a name is never followed: whatever is there is replaced. Refusals are HostileArchiveError naming the entry.
+ *
+ * Names are handled as byte strings (see pathsafe.ts) from the tar header to the syscalls, so names that are not
+ * UTF-8 come out exactly as they went in.
+ *
+ * Metadata: modes are applied exactly (fchmod after creation, the umask plays no part), ownership from the
+ * archive or `ownership`, then xattrs (after chown, which would clear security.capability), mtimes; directory
+ * mtimes last of all, once nothing more is written into them. Device nodes and fifos are created with the
+ * mknod command, batched (see xattr.ts), and so are the xattrs (one setfattr run per layer).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { Readable, pipeline } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import tar from 'tar-stream';
+import { execa } from 'execa';
+import { HodError, HostileArchiveError, SystemError } from '../errors.js';
+import { PathEscapeError, cleanRelative, fromByteString, safeJoin, toByteString } from './pathsafe.js';
+import {
+  OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE, OVERLAY_XATTR_PREFIX, isOpaqueMarker, isValidWhiteoutTarget,
+  isWhiteoutMeta, hasWhiteoutPrefix, whiteoutTarget,
+} from './whiteout.js';
+import { mknodMany, setXattrsMany, type DeviceNode, type Xattrs } from './xattr.js';
+
+export interface UnpackOptions {
+  /**
+   * What to do with OCI whiteout entries (`.wh.x`, `.wh..wh..opq`):
+   * - 'overlay': write overlayfs's form, for directories used as overlay lower layers: `.wh.x` becomes a char
+   *   device 0:0 named `x`, `.wh..wh..opq` the xattr trusted.overlay.opaque=y on its directory;
+   * - 'apply': delete `x` / empty the directory (of what lower layers put there) in dest, for flattening a layer
+   *   onto a full tree (the vfs driver);
+   * - 'none': write `.wh.*` entries as the plain files they claim to be.
+   */
+  whiteouts: 'overlay' | 'apply' | 'none';
+  /** Force the owner of every entry (ADD --chown). Default: the archive's uid/gid (we run as root). */
+  ownership?: { uid: number; gid: number };
+  /** Set every mtime (and atime) to this, in seconds since the epoch (like SOURCE_DATE_EPOCH). */
+  mtimeOverride?: number;
+}
+
+export interface UnpackResult {
+  /** Archive members read (whiteouts and skipped entries included; pax/long-name headers not). */
+  entries: number;
+  /** Bytes of regular-file content written. */
+  bytes: number;
+}
+
+export type Compression = 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'none';
+
+/** Recognise a compressed stream by its magic bytes (at least 6 bytes of head are needed for xz). */
+export function detectCompression(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 3 && head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) return 'bzip2'; // "BZh"
+  if (head.length >= 6 && head.subarray(0, 6).equals(XZ_MAGIC)) return 'xz';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+const EXTERNAL: Record<'bzip2' | 'xz' | 'zstd', string> = { bzip2: 'bzip2', xz: 'xz', zstd: 'zstd' };
+
+/** Whether a 512-byte block is a tar header: its checksum is right (any tar format: v7, ustar, gnu, pax). */
+export function isTarHeader(block: Buffer): boolean {
+  if (block.length < 512) return false;
+  let unsigned = 0;
+  let signed = 0;
+  let allZero = true;
+  for (let i = 0; i < 512; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    if (block[i] !== 0) allZero = false;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  if (allZero) return false;
+  const field = block.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').replace(/^[ ]+/, '');
+  if (!/^[0-7]+$/.test(field)) return false;
+  const sum = parseInt(field, 8);
+  return sum === unsigned || sum === signed;
+}
+
+/**
+ * Whether the file at `file` is a tar archive, possibly compressed (gzip, bzip2, xz, zstd): its first block,
+ * decompressed if needed, is a valid tar header. Used by `hod add` to decide whether to unpack a local file.
+ */
+export async function isTarArchive(file: string): Promise<boolean> {
+  const head = Buffer.alloc(512);
+  const fd = fs.openSync(file, 'r');
+  let n: number;
+  try {
+    if (!fs.fstatSync(fd).isFile()) return false;
+    n = fs.readSync(fd, head, 0, 512, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const comp = detectCompression(head.subarray(0, n));
+  if (comp === 'none') return isTarHeader(head.subarray(0, n));
+  try {
+    return isTarHeader(await decompressedHead(file, comp, 512));
+  } catch {
+    return false;
+  }
+}
+
+/** The first `n` bytes (or fewer if it is shorter or broken) of the decompressed content of `file`. */
+async function decompressedHead(file: string, comp: Exclude<Compression, 'none'>, n: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let len = 0;
+  if (comp === 'gzip') {
+    const input = fs.createReadStream(file);
+    const gunzip = zlib.createGunzip();
+    input.pipe(gunzip);
+    input.on('error', (err) => gunzip.destroy(err));
+    try {
+      for await (const chunk of gunzip) {
+        chunks.push(chunk as Buffer);
+        len += (chunk as Buffer).length;
+        if (len >= n) break;
+      }
+    } catch {
+      // a truncated or broken stream: judge what came out
+    } finally {
+      input.destroy();
+      gunzip.destroy();
+    }
+    return Buffer.concat(chunks).subarray(0, n);
+  }
+  const proc = execa(EXTERNAL[comp], ['-dc', '--', file], {
+    stdin: 'ignore', stdout: 'pipe', stderr: 'ignore', buffer: false, reject: false,
+  });
+  try {
+    for await (const chunk of proc.stdout!) {
+      chunks.push(chunk as Buffer);
+      len += (chunk as Buffer).length;
+      if (len >= n) break;
+    }
+  } catch {
+    // judge what came out
+  } finally {
+    proc.kill();
+    await proc;
+  }
+  return Buffer.concat(chunks).subarray(0, n);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input plumbing
+
+/**
+ * Read at least `n` bytes of `input` (fewer if it ends) and put them back, so that the stream can then be piped
+ * whole. Returns the head and the stream to read from (`input` itself unless it has already ended).
+ */
+function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let len = 0;
+    const cleanup = (): void => {
+      input.off('readable', onReadable);
+      input.off('end', onEnd);
+      input.off('error', onError);
+    };
+    const finish = (ended: boolean): void => {
+      cleanup();
+      const head = Buffer.concat(chunks);
+      if (ended) {
+        resolve({ head, stream: Readable.from(head.length > 0 ? [head] : [], { objectMode: false }) });
+        return;
+      }
+      input.unshift(head);
+      resolve({ head, stream: input });
+    };
+    const onReadable = (): void => {
+      let chunk: Buffer | string | null;
+      while ((chunk = input.read() as Buffer | string | null) !== null) {
+        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        chunks.push(b);
+        len += b.length;
+        if (len >= n) {
+          finish(false);
+          return;
+        }
+      }
+    };
+    const onEnd = (): void => finish(true);
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    input.on('readable', onReadable);
+    input.once('end', onEnd);
+    input.once('error', onError);
+  });
+}
+
+interface Decompressor {
+  output: Readable;
+  /** Settles when the decompressor is done: undefined, or the error that explains a failure. Never rejects. */
+  finished: Promise<Error | undefined>;
+  abort(): void;
+}
+
+function decompress(comp: Compression, src: Readable): Decompressor {
+  if (comp === 'none') {
+    const finished = new Promise<Error | undefined>((resolve) => {
+      src.once('end', () => resolve(undefined));
+      src.once('error', (err) => resolve(err));
+      src.once('close', () => resolve(undefined));
+    });
+    return { output: src, finished, abort: () => src.destroy() };
+  }
+  if (comp === 'gzip') {
+    const gunzip = zlib.createGunzip();
+    const finished = new Promise<Error | undefined>((resolve) => {
+      pipeline(src, gunzip, (err) => resolve(err ? new HodError('EUNPACK', `gzip: ${err.message}`, { cause: err }) : undefined));
+    });
+    return { output: gunzip, finished, abort: () => { gunzip.destroy(); src.destroy(); } };
+  }
+  const cmd = EXTERNAL[comp];
+  const proc = execa(cmd, ['-dc'], {
+    stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false,
+  });
+  let aborted = false;
+  pipeline(src, proc.stdin!, () => {
+    // EPIPE and friends: the exit status of the decompressor tells what went wrong
+  });
+  const finished = proc.then((res) => {
+    if (res.exitCode === 0 || aborted) return undefined;
+    if (res.failed && res.exitCode === undefined && res.code === 'ENOENT') {
+      return new SystemError(`${cmd} is not installed: it is needed to decompress a ${comp} layer`);
+    }
+    return new HodError('EUNPACK', `${cmd} -dc failed: ${String(res.stderr ?? '').trim() || res.shortMessage}`);
+  }, (err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+  return {
+    output: proc.stdout!,
+    finished,
+    abort: () => {
+      aborted = true;
+      proc.kill();
+      src.destroy();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// PAX records, byte-exact. tar-stream decodes PAX values as UTF-8, which mangles binary xattr values (e.g.
+// security.capability) and non-UTF-8 names; we replace its decoder on our extract instance with one that keeps the
+// raw bytes. Header names are read as latin1 (filenameEncoding) for the same reason.
+
+/** One archive member as tar-stream's extract yields it. */
+type Entry = tar.Extract extends AsyncIterable<infer S> ? S : never;
+
+const RAW = Symbol('raw pax records');
+type PaxRecords = Map<string, Buffer>; // key (byte string) -> raw value
+interface PaxObject { [key: string]: unknown; [RAW]: PaxRecords }
+
+/** Parse PAX extended header records ("%d %s=%s\n") keeping values as raw bytes. */
+export function decodePaxRecords(buf: Buffer): PaxRecords {
+  const out: PaxRecords = new Map();
+  let pos = 0;
+  while (pos < buf.length) {
+    const sp = buf.indexOf(0x20, pos);
+    if (sp < 0) break;
+    const len = parseInt(buf.subarray(pos, sp).toString('latin1'), 10);
+    if (!(len > 0) || pos + len > buf.length) break;
+    const rec = buf.subarray(sp + 1, pos + len - 1); // drop the trailing newline
+    const eq = rec.indexOf(0x3d);
+    if (eq > 0) out.set(rec.subarray(0, eq).toString('latin1'), Buffer.from(rec.subarray(eq + 1)));
+    pos += len;
+  }
+  return out;
+}
+
+function paxObject(records: PaxRecords): PaxObject {
+  const obj: PaxObject = { [RAW]: records };
+  // the three fields tar-stream itself applies to the header; names as byte strings like the header's
+  for (const k of ['path', 'linkpath', 'size']) {
+    const v = records.get(k);
+    if (v !== undefined) obj[k] = v.toString('latin1');
+  }
+  return obj;
+}
+
+interface ExtractInternals {
+  _header: { type: string };
+  _pax: PaxObject | null;
+  _paxGlobal: unknown;
+  _decodeLongHeader(buf: Buffer): void;
+}
+
+function makeExtract(globals: { records: PaxRecords }): tar.Extract {
+  const ex = tar.extract({ filenameEncoding: 'latin1' } as Parameters<typeof tar.extract>[0]);
+  const inner = ex as unknown as ExtractInternals;
+  const original = inner._decodeLongHeader;
+  if (typeof original !== 'function') throw new SystemError('tar-stream internals changed: cannot read PAX headers exactly');
+  inner._decodeLongHeader = function (this: ExtractInternals, buf: Buffer): void {
+    const type = this._header.type;
+    if (type === 'pax-header') {
+      this._pax = paxObject(decodePaxRecords(buf));
+    } else if (type === 'pax-global-header') {
+      for (const [k, v] of decodePaxRecords(buf)) globals.records.set(k, v);
+      this._paxGlobal = null; // applied by us, to every following entry
+    } else {
+      original.call(this, buf);
+    }
+  };
+  return ex;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Unpacking
+
+/**
+ * Unpack a tar stream, optionally compressed (gzip, bzip2, xz, zstd, recognised by magic), into `dest` (created
+ * if missing). See the module doc and UnpackOptions. Throws HostileArchiveError for entries that would land or
+ * write outside dest; nothing outside dest is touched. The input is read to its end (data after the tar's end
+ * blocks included). For speed, hand in a stream with big chunks (e.g. `fs.createReadStream(blob,
+ * { highWaterMark: 1 << 20 })`): entries are written synchronously and small reads leave the disk idle.
+ */
+export async function unpackLayer(input: Readable, dest: string, opts: UnpackOptions): Promise<UnpackResult> {
+  const root = path.resolve(dest);
+  fs.mkdirSync(root, { recursive: true });
+  const { head, stream } = await peek(input, 6);
+  const dec = decompress(detectCompression(head), stream);
+  const globals = { records: new Map() as PaxRecords };
+  const extract = makeExtract(globals);
+  dec.output.on('error', (err) => extract.destroy(err));
+  dec.output.pipe(extract as unknown as NodeJS.WritableStream);
+  const u = new Unpacker(toByteString(root), opts, globals.records);
+  try {
+    for await (const entry of extract) await u.entry(entry);
+    await u.finish();
+  } catch (err) {
+    const ours = err instanceof HodError || (err as NodeJS.ErrnoException).syscall !== undefined;
+    if (!ours) {
+      // a tar parse error ("Invalid tar header", "Unexpected end of data") is better explained by a failing
+      // decompressor, if it fails
+      const decErr = await Promise.race([dec.finished, delay(500, undefined, { ref: false })]);
+      dec.abort();
+      extract.destroy();
+      throw decErr ?? new HodError('EUNPACK', `cannot read archive: ${(err as Error).message}`, { cause: err });
+    }
+    dec.abort();
+    extract.destroy();
+    throw err;
+  }
+  const decErr = await dec.finished;
+  if (decErr) throw decErr;
+  return { entries: u.entries, bytes: u.bytes };
+}
+
+interface PendingNode {
+  node: DeviceNode;
+  uid: number;
+  gid: number;
+  whiteout: boolean;
+  times?: [number, number];
+}
+
+const B = (p: string): Buffer => Buffer.from(p, 'latin1');
+
+function lstatOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(B(p));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+const dirname = (p: string): string => path.posix.dirname(p);
+
+class Unpacker {
+  entries = 0;
+  bytes = 0;
+  /** Host paths (byte strings) known to be real directories; cleared whenever a directory is removed. */
+  private readonly knownDirs = new Set<string>();
+  /** Device nodes and whiteouts waiting for the next mknod batch, and every directory above one of them. */
+  private readonly pendingNodes = new Map<string, PendingNode>();
+  private readonly pendingDirs = new Set<string>();
+  private readonly pendingXattrs = new Map<string, Xattrs>();
+  private readonly dirTimes = new Map<string, [number, number]>();
+  /** 'apply' mode: what this archive wrote (and the directories above), which its own whiteouts must not delete. */
+  private readonly written: Set<string> | undefined;
+
+  constructor(
+    private readonly root: string,
+    private readonly opts: UnpackOptions,
+    private readonly globalPax: PaxRecords,
+  ) {
+    this.knownDirs.add(root);
+    this.written = opts.whiteouts === 'apply' ? new Set([root]) : undefined;
+  }
+
+  async entry(e: Entry): Promise<void> {
+    this.entries++;
+    const h = e.header;
+    const name = h.name;
+    const pax = this.paxOf(e);
+    if (name.includes('\0') || (h.linkname ?? '').includes('\0')) throw this.hostile(name, 'NUL byte in a name');
+    let parts: string[];
+    try {
+      parts = cleanRelative(name);
+    } catch (err) {
+      if (err instanceof PathEscapeError) throw this.hostile(name, err.why);
+      throw err;
+    }
+    if (parts.length === 0) {
+      // "." or "/": the destination itself. Like Docker, leave its metadata alone.
+      if (h.type !== 'directory') throw this.hostile(name, 'a non-directory entry names the destination itself');
+      e.resume();
+      return;
+    }
+    const base = parts[parts.length - 1]!;
+    if (this.opts.whiteouts !== 'none' && parts.some((c, i) => i < parts.length - 1 && isWhiteoutMeta(c))) {
+      e.resume(); // inside AUFS metadata (.wh..wh.plnk/...): not content
+      return;
+    }
+    if (this.opts.whiteouts !== 'none' && hasWhiteoutPrefix(base)) {
+      e.resume();
+      await this.whiteout(name, parts, base, h, pax);
+      return;
+    }
+    if (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.size') || pax.has('GNU.sparse.map')) {
+      throw this.hostile(name, 'GNU sparse files are not supported');
+    }
+
+    switch (h.type) {
+      case 'file':
+      case 'contiguous-file':
+        await this.file(e, name, parts, pax);
+        return;
+      case 'directory': {
+        e.resume();
+        const host = await this.target(name, parts);
+        this.create(host, true, () => fs.mkdirSync(B(host), 0o700));
+        const { uid, gid } = this.owner(h, pax);
+        fs.lchownSync(B(host), uid, gid);
+        fs.chmodSync(B(host), (h.mode ?? 0o755) & 0o7777);
+        this.knownDirs.add(host);
+        this.written?.add(host);
+        this.dirTimes.set(host, this.times(h, pax));
+        this.addXattrs(host, pax);
+        return;
+      }
+      case 'symlink': {
+        e.resume();
+        const host = await this.target(name, parts);
+        this.create(host, false, () => fs.symlinkSync(B(h.linkname ?? ''), B(host)));
+        const { uid, gid } = this.owner(h, pax);
+        fs.lchownSync(B(host), uid, gid);
+        const [atime, mtime] = this.times(h, pax);
+        fs.lutimesSync(B(host), atime, mtime);
+        this.written?.add(host);
+        this.addXattrs(host, pax);
+        return;
+      }
+      case 'link': {
+        e.resume();
+        await this.hardlink(name, parts, h.linkname ?? '');
+        return;
+      }
+      case 'character-device':
+      case 'block-device':
+      case 'fifo': {
+        e.resume();
+        const host = await this.target(name, parts);
+        this.prepare(host, false);
+        const { uid, gid } = this.owner(h, pax);
+        const kind = h.type === 'fifo' ? 'fifo' : h.type === 'block-device' ? 'block' : 'char';
+        this.addPending(host, {
+          node: { path: host, kind, major: h.devmajor ?? 0, minor: h.devminor ?? 0, mode: (h.mode ?? 0o644) & 0o7777 },
+          uid, gid, whiteout: false, times: this.times(h, pax),
+        });
+        this.written?.add(host);
+        this.addXattrs(host, pax);
+        return;
+      }
+      default:
+        throw this.hostile(name, `unsupported entry type ${String(h.type)}`);
+    }
+  }
+
+  /** Create every pending node, then set the xattrs, then the directory times. */
+  async finish(): Promise<void> {
+    await this.flushNodes();
+    if (this.pendingXattrs.size > 0) {
+      await setXattrsMany(this.pendingXattrs, { encoding: 'latin1' });
+      this.pendingXattrs.clear();
+    }
+    for (const [dir, [atime, mtime]] of this.dirTimes) {
+      try {
+        fs.lutimesSync(B(dir), atime, mtime);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    this.dirTimes.clear();
+  }
+
+  // --- entry kinds ---
+
+  private async file(e: Entry, name: string, parts: string[], pax: PaxRecords): Promise<void> {
+    const h = e.header;
+    const host = await this.target(name, parts);
+    const c = fs.constants;
+    let fd = -1;
+    this.create(host, false, () => { fd = fs.openSync(B(host), c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, 0o600); });
+    try {
+      for await (const chunk of e as AsyncIterable<Buffer>) {
+        let off = 0;
+        while (off < chunk.length) off += fs.writeSync(fd, chunk, off);
+        this.bytes += chunk.length;
+      }
+      const { uid, gid } = this.owner(h, pax);
+      fs.fchownSync(fd, uid, gid);
+      fs.fchmodSync(fd, (h.mode ?? 0o644) & 0o7777);
+      const [atime, mtime] = this.times(h, pax);
+      fs.futimesSync(fd, atime, mtime);
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.written?.add(host);
+    this.addXattrs(host, pax);
+  }
+
+  private async hardlink(name: string, parts: string[], linkname: string): Promise<void> {
+    if (linkname.startsWith('/')) throw this.hostile(name, `hardlink target "${fromByteString(linkname)}" is an absolute path`);
+    let lparts: string[];
+    try {
+      lparts = cleanRelative(linkname);
+    } catch (err) {
+      if (err instanceof PathEscapeError) throw this.hostile(name, `hardlink target "${fromByteString(linkname)}" is outside the destination`);
+      throw err;
+    }
+    if (lparts.length === 0) throw this.hostile(name, 'hardlink to the destination directory');
+    const target = this.resolve(name, lparts, `hardlink target "${fromByteString(linkname)}": `);
+    await this.settle(target);
+    const st = lstatOrUndefined(target);
+    if (!st) throw new HodError('EUNPACK', `archive entry "${fromByteString(name)}": hardlink target "${fromByteString(linkname)}" does not exist`);
+    if (st.isDirectory()) throw this.hostile(name, `hardlink to directory "${fromByteString(linkname)}"`);
+    const host = await this.target(name, parts);
+    if (host === target) return; // a link to itself: nothing to do
+    this.create(host, false, () => fs.linkSync(B(target), B(host)));
+    this.written?.add(host);
+  }
+
+  private async whiteout(name: string, parts: string[], base: string, h: tar.Header, pax: PaxRecords): Promise<void> {
+    const dirParts = parts.slice(0, -1);
+    if (isOpaqueMarker(base)) {
+      // resolve the marker's own path, so that a symlink in place of its directory is followed (and checked)
+      const dir = dirname(this.resolve(name, parts));
+      await this.settle(dir);
+      if (this.opts.whiteouts === 'overlay') {
+        this.ensureDir(dir, name);
+        const attrs = this.pendingXattrs.get(dir) ?? {};
+        attrs[OVERLAY_OPAQUE_XATTR] = Buffer.from(OVERLAY_OPAQUE_VALUE);
+        this.pendingXattrs.set(dir, attrs);
+      } else {
+        const st = lstatOrUndefined(dir);
+        if (st?.isDirectory()) this.emptyOpaque(dir);
+      }
+      return;
+    }
+    if (isWhiteoutMeta(base)) return; // AUFS metadata (.wh..wh.plnk etc.): not content
+    const target = whiteoutTarget(base)!;
+    if (!isValidWhiteoutTarget(target)) throw this.hostile(name, `invalid whiteout target "${fromByteString(target)}"`);
+    const host = this.resolve(name, [...dirParts, target]);
+    await this.settle(host);
+    if (this.opts.whiteouts === 'overlay') {
+      this.ensureDir(dirname(host), name);
+      // A whiteout only hides lower layers; an entry of this very layer at that path wins.
+      if (this.pendingNodes.has(host) || lstatOrUndefined(host)) return;
+      const { uid, gid } = this.owner(h, pax);
+      this.addPending(host, { node: { path: host, kind: 'char', major: 0, minor: 0, mode: 0 }, uid, gid, whiteout: true });
+      return;
+    }
+    if (this.written!.has(host)) return; // written by this archive: not the lower layers' to hide
+    const st = lstatOrUndefined(host);
+    if (st) this.remove(host, st);
+  }
+
+  /** 'apply' mode opaque directory: remove what lower layers put under `dir`, keeping what this archive wrote. */
+  private emptyOpaque(dir: string): void {
+    for (const d of fs.readdirSync(B(dir), { withFileTypes: true, encoding: 'latin1' }) as unknown as fs.Dirent[]) {
+      const child = (dir === '/' ? '' : dir) + '/' + d.name;
+      if (this.written!.has(child)) {
+        if (d.isDirectory()) this.emptyOpaque(child);
+        continue;
+      }
+      const st = lstatOrUndefined(child);
+      if (st) this.remove(child, st);
+    }
+  }
+
+  // --- paths ---
+
+  /** Resolve the entry's path safely, create its parent directories, and settle pending nodes in its way. */
+  private async target(name: string, parts: string[]): Promise<string> {
+    const host = this.resolve(name, parts);
+    await this.settle(host);
+    this.ensureDir(dirname(host), name);
+    return host;
+  }
+
+  private resolve(name: string, parts: string[], what = ''): string {
+    try {
+      return safeJoin(this.root, parts.join('/'), { escapes: 'refuse', encoding: 'latin1', knownDirs: this.knownDirs });
+    } catch (err) {
+      if (err instanceof PathEscapeError) throw this.hostile(name, what + err.why);
+      if (err instanceof HodError && err.code === 'ELOOP') throw this.hostile(name, what + err.message);
+      throw err;
+    }
+  }
+
+  /** Make sure `dir` (a resolved host path under root) is a directory, creating missing ones (0755). */
+  private ensureDir(dir: string, name: string): void {
+    if (this.knownDirs.has(dir)) return;
+    if (dir.length <= this.root.length) throw this.hostile(name, 'resolves outside the destination');
+    this.ensureDir(dirname(dir), name);
+    const st = lstatOrUndefined(dir);
+    if (!st) {
+      fs.mkdirSync(B(dir), 0o700);
+      const { uid, gid } = this.opts.ownership ?? { uid: 0, gid: 0 };
+      fs.lchownSync(B(dir), uid, gid);
+      fs.chmodSync(B(dir), 0o755);
+      if (this.opts.mtimeOverride !== undefined) this.dirTimes.set(dir, [this.opts.mtimeOverride, this.opts.mtimeOverride]);
+    } else if (!st.isDirectory()) {
+      throw new HodError('EUNPACK', `archive entry "${fromByteString(name)}": "${fromByteString(dir.slice(this.root.length + 1))}" exists and is not a directory`);
+    }
+    this.knownDirs.add(dir);
+    this.written?.add(dir);
+  }
+
+  /**
+   * Create the entry at `host` with `make`, which must fail with EEXIST if something is there. That something
+   * is then removed and `make` tried again, except a directory when the entry is one too: it stays, keeps its
+   * content and takes the new metadata. (Trying first saves an lstat per entry in the usual empty destination.)
+   */
+  private create(host: string, isDir: boolean, make: () => void): void {
+    try {
+      make();
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (this.prepare(host, isDir)) return;
+    make();
+  }
+
+  /**
+   * Clear the way for an entry at `host`: whatever is there goes, except a directory when the entry is one too
+   * (it keeps its content and takes the new metadata; returns true then).
+   */
+  private prepare(host: string, isDir: boolean): boolean {
+    const st = lstatOrUndefined(host);
+    if (!st) return false;
+    if (isDir && st.isDirectory()) return true;
+    this.remove(host, st);
+    return false;
+  }
+
+  private remove(host: string, st: fs.Stats): void {
+    if (st.isDirectory()) {
+      fs.rmSync(B(host), { recursive: true, force: true });
+      this.knownDirs.clear();
+      this.knownDirs.add(this.root);
+      const under = host + '/';
+      for (const m of [this.pendingXattrs, this.dirTimes] as Map<string, unknown>[]) {
+        for (const k of m.keys()) if (k === host || k.startsWith(under)) m.delete(k);
+      }
+    } else {
+      fs.unlinkSync(B(host));
+      this.pendingXattrs.delete(host);
+    }
+  }
+
+  // --- pending device nodes ---
+
+  private addPending(host: string, p: PendingNode): void {
+    this.pendingNodes.set(host, p);
+    for (let d = dirname(host); d.length > this.root.length && !this.pendingDirs.has(d); d = dirname(d)) this.pendingDirs.add(d);
+  }
+
+  /** Create the pending nodes now if `host` is one of them, lies under one, or is a directory above one. */
+  private async settle(host: string): Promise<void> {
+    if (this.pendingNodes.size === 0) return;
+    let hit = this.pendingDirs.has(host);
+    for (let p = host; !hit && p.length > this.root.length; p = dirname(p)) hit = this.pendingNodes.has(p);
+    if (hit) await this.flushNodes();
+  }
+
+  private async flushNodes(): Promise<void> {
+    if (this.pendingNodes.size === 0) return;
+    const nodes = [...this.pendingNodes.values()];
+    this.pendingNodes.clear();
+    this.pendingDirs.clear();
+    await mknodMany(nodes.map((n) => n.node), { encoding: 'latin1' });
+    for (const n of nodes) {
+      const p = B(n.node.path);
+      fs.lchownSync(p, n.uid, n.gid);
+      if (!n.whiteout) fs.chmodSync(p, n.node.mode ?? 0o644); // chown may have cleared setuid/setgid
+      if (n.times) fs.lutimesSync(p, n.times[0], n.times[1]);
+    }
+  }
+
+  // --- metadata ---
+
+  private paxOf(e: Entry): PaxRecords {
+    const own = (e.header as { pax?: PaxObject | null }).pax?.[RAW];
+    if (this.globalPax.size === 0) return own ?? new Map();
+    const merged = new Map(this.globalPax);
+    if (own) for (const [k, v] of own) merged.set(k, v);
+    return merged;
+  }
+
+  private owner(h: tar.Header, pax: PaxRecords): { uid: number; gid: number } {
+    if (this.opts.ownership) return this.opts.ownership;
+    return { uid: paxInt(pax, 'uid') ?? h.uid ?? 0, gid: paxInt(pax, 'gid') ?? h.gid ?? 0 };
+  }
+
+  /** [atime, mtime] in seconds. */
+  private times(h: tar.Header, pax: PaxRecords): [number, number] {
+    const o = this.opts.mtimeOverride;
+    if (o !== undefined) return [o, o];
+    const mtime = paxTime(pax, 'mtime') ?? (h.mtime ? h.mtime.getTime() / 1000 : 0);
+    return [paxTime(pax, 'atime') ?? mtime, mtime];
+  }
+
+  private addXattrs(host: string, pax: PaxRecords): void {
+    const attrs = xattrsOf(pax);
+    if (!attrs) return;
+    this.pendingXattrs.set(host, { ...this.pendingXattrs.get(host), ...attrs });
+  }
+
+  private hostile(name: string, why: string): HostileArchiveError {
+    return new HostileArchiveError(fromByteString(name), why);
+  }
+}
+
+function paxInt(pax: PaxRecords, key: string): number | undefined {
+  const v = pax.get(key);
+  if (v === undefined) return undefined;
+  const n = Number(v.toString('latin1'));
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+function paxTime(pax: PaxRecords, key: string): number | undefined {
+  const v = pax.get(key);
+  if (v === undefined) return undefined;
+  const n = Number(v.toString('latin1'));
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * The xattrs an entry carries: PAX "SCHILY.xattr.<name>" (GNU tar, Go's archive/tar) with raw values, or
+ * libarchive's "LIBARCHIVE.xattr.<url-encoded name>" with base64 values. Names are byte strings. Overlayfs's own
+ * attributes (trusted.overlay.*, user.overlay.*) are dropped: an archive must not forge overlay metadata.
+ */
+function xattrsOf(pax: PaxRecords): Xattrs | undefined {
+  let out: Xattrs | undefined;
+  for (const [k, v] of pax) {
+    let name: string;
+    let value: Buffer;
+    if (k.startsWith('SCHILY.xattr.')) {
+      name = k.slice('SCHILY.xattr.'.length);
+      value = v;
+    } else if (k.startsWith('LIBARCHIVE.xattr.')) {
+      name = k.slice('LIBARCHIVE.xattr.'.length).replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+      if (out && name in out) continue; // SCHILY wins
+      value = Buffer.from(v.toString('latin1'), 'base64');
+    } else continue;
+    if (name === '' || name.startsWith(OVERLAY_XATTR_PREFIX) || name.startsWith('user.overlay.')) continue;
+    (out ??= {})[name] = value;
+  }
+  return out;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything hod and its tests need on a fresh Debian machine, then builds hod.
+# Idempotent: a second run only checks. Needs root (apt-get).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages: the mount and archive tools hod calls, and the independent readers and oracle the tests
+# use (umoci, skopeo, buildah), busybox-static for the example images, attr for xattrs.
+PKGS=(mount util-linux attr xz-utils bzip2 zstd busybox-static umoci skopeo buildah runc uidmap fuse-overlayfs docker-registry)
+missing=()
+for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The distribution registry package starts a service on install; tests start their own on loopback.
+systemctl disable --now docker-registry >/dev/null 2>&1 || true
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+npx tsc -p .
+echo "setup: done" >&2
