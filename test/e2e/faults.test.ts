@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -91,17 +92,23 @@ describe('bad input and faults', function () {
   it('stays consistent after kill -9 during a commit, and cleans tmp/ on the next run', async function () {
     const c = hodOk(root, ['from', 'busybox:1']);
     const mnt = hodOk(root, ['mount', c]);
-    // enough data that the commit is still writing when it is killed
-    const big = Buffer.alloc(1 << 20);
-    for (let i = 0; i < 120; i++) fs.writeFileSync(path.join(mnt, `big${i}`), big.fill(i));
+    // random data so the commit takes a while; it is killed once its staged blob appears in tmp/
+    for (let i = 0; i < 60; i++) fs.writeFileSync(path.join(mnt, `big${i}`), crypto.randomBytes(4 << 20));
     const before = indexNames(root);
+    const tmp = path.join(root, 'tmp');
     const child = spawn(HOD, ['--root', root, 'commit', c, 'killed:1'], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 400));
+    const exited = new Promise((r) => child.on('exit', r));
+    while (child.exitCode === null && !fs.readdirSync(tmp).some((n) => n.startsWith('layer-blob'))) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
     child.kill('SIGKILL');
-    await new Promise((r) => child.on('exit', r));
+    await exited;
+    expect(child.signalCode, 'the commit was killed, not finished').to.equal('SIGKILL');
+    expect(fs.readdirSync(tmp)).not.to.deep.equal([]);
     expect(indexNames(root)).to.deep.equal(before);
     checkConsistent(root);
-    expect(fs.readdirSync(path.join(root, 'tmp'))).to.deep.equal([]);
+    hodOk(root, ['images', '-q']);
+    expect(fs.readdirSync(tmp), 'tmp/ cleaned by the next run').to.deep.equal([]);
     hodOk(root, ['commit', '--rm', c, 'killed:1']);
     expect(indexNames(root)).to.include('localhost/killed:1');
     checkConsistent(root);
