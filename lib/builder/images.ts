@@ -6,7 +6,7 @@ import type { StoredImage } from '../store/images.js';
 import { hexOf } from '../store/paths.js';
 import type { Store } from '../store/store.js';
 import { remove as removeContainer } from './containers.js';
-import { listRecords } from './records.js';
+import { byCodeUnits, listRecords } from './records.js';
 
 export interface ImageSummary {
   id: string;
@@ -20,7 +20,7 @@ export interface ImageSummary {
 
 /** Every image in the store, newest first, with what `images` and `inspect` show. */
 export function listImages(store: Store): ImageSummary[] {
-  return store.images.list().map((img) => summarize(store, img)).sort((a, b) => b.created.localeCompare(a.created));
+  return store.images.list().map((img) => summarize(store, img)).sort((a, b) => byCodeUnits(b.created, a.created));
 }
 
 export function summarize(store: Store, img: StoredImage): ImageSummary {

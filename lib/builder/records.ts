@@ -34,7 +34,12 @@ export function listRecords(store: Store): BuilderRecord[] {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
-  return recs.sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
+  return recs.sort((a, b) => byCodeUnits(a.created, b.created) || byCodeUnits(a.name, b.name));
+}
+
+/** Plain string order for sort(). Not localeCompare: its first call loads ICU, 12 ms of every listing verb. */
+export function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Find a container by name, id, or unique id prefix. */
