@@ -21,5 +21,5 @@ systemctl disable --now docker-registry >/dev/null 2>&1 || true
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-npx tsc -p .
+npm run build --silent
 echo "setup: done" >&2

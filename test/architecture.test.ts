@@ -18,9 +18,25 @@ describe('architecture', function () {
     expect(offenders).to.deep.equal([]);
   });
 
-  it('makes verb modules load lazily: main.ts imports no verb statically', function () {
-    const main = fs.readFileSync(path.join(REPO, 'lib/cli/main.ts'), 'utf8');
-    const staticImports = [...main.matchAll(/^import .* from '(.*)';$/gm)].map((m) => m[1]);
-    expect(staticImports.every((m) => ['../errors.js', './context.js', './flags.js'].includes(m))).to.equal(true);
+  it('makes verb modules load lazily: main.ts and dispatch.ts import no verb statically', function () {
+    for (const [file, allowed] of [
+      ['lib/cli/main.ts', ['../errors.js', './dispatch.js', './verbs.js']],
+      ['lib/cli/dispatch.ts', ['../errors.js', './context.js', './flags.js', './verbs.js']],
+    ] as const) {
+      const text = fs.readFileSync(path.join(REPO, file), 'utf8');
+      const statics = [...text.matchAll(/^import (?!type ).* from '(.*)';$/gm)].map((m) => m[1]);
+      expect(statics.filter((m) => !m.startsWith('node:') && !(allowed as readonly string[]).includes(m)), file).to.deep.equal([]);
+    }
+  });
+
+  it('builds a one-file bundle for every verb and alias, and bin/hod knows which global flags take values', async function () {
+    const { VERBS, ALIASES } = await import('../lib/cli/verbs.js');
+    for (const v of [...Object.keys(VERBS), ...Object.keys(ALIASES)]) {
+      expect(fs.existsSync(path.join(REPO, 'dist', 'cli', `${v}.cjs`)), v).to.equal(true);
+    }
+    const { GLOBAL_FLAGS } = await import('../lib/cli/flags.js');
+    const valued = Object.entries(GLOBAL_FLAGS).filter(([, f]) => f.type !== 'boolean').map(([n]) => `'--${n}'`);
+    const bin = fs.readFileSync(path.join(REPO, 'bin', 'hod'), 'utf8');
+    expect(/VALUE_FLAGS = \[(.*)\];/.exec(bin)?.[1].split(', ')).to.have.members(valued);
   });
 });

@@ -30,7 +30,7 @@ import crypto from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Minimatch } from 'minimatch';
-import { EnvHttpProxyAgent, interceptors, request } from 'undici';
+import type { request as undiciRequest } from 'undici';
 import { HodError, NotFoundError, UsageError } from '../errors.js';
 import { tmpName } from '../store/atomic.js';
 import { PathEscapeError, cleanRelative, fromByteString, safeJoin, toByteString } from '../store/pathsafe.js';
@@ -640,9 +640,11 @@ async function unpackArchive(store: Store, rootfs: string, item: Item, destDir: 
 
 /** Download `url` to host path `target` (a file; whatever is there is replaced). Never unpacked. */
 async function download(url: string, target: string, meta: Meta, hash: crypto.Hash | undefined): Promise<void> {
+  // undici is a megabyte of code that only URL sources need
+  const { EnvHttpProxyAgent, interceptors, request } = await import('undici');
   const agent = new EnvHttpProxyAgent();
   try {
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: Awaited<ReturnType<typeof undiciRequest>>;
     try {
       res = await request(url, { method: 'GET', dispatcher: agent.compose(interceptors.redirect({ maxRedirections: 10 })) });
     } catch (err) {

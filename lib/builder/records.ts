@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { ConflictError, HodError, NotFoundError, UsageError } from '../errors.js';
-import { readJson, writeFileAtomic } from '../store/atomic.js';
+import { nodeCrypto, readJson, writeFileAtomic } from '../store/atomic.js';
 import { withLock } from '../store/lock.js';
 import type { Store } from '../store/store.js';
 import type { BuilderRecord } from './types.js';
@@ -69,7 +68,7 @@ export function loadRecord(store: Store, nameOrId: string): BuilderRecord {
 }
 
 export function newContainerId(): string {
-  return crypto.randomBytes(32).toString('hex');
+  return nodeCrypto().randomBytes(32).toString('hex');
 }
 
 /** buildah's naming: "<image base name>-working-container", then "-1", "-2"... until free. */

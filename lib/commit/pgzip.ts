@@ -174,8 +174,9 @@ export function poolSize(): number {
 }
 
 function spawn(): PoolWorker {
-  // execArgv: [] - the worker needs none of the parent's flags, and some (--input-type, --eval) break it
-  const worker = new Worker(new URL('./pgzip-worker.js', import.meta.url), { execArgv: [] });
+  // execArgv: [] - the worker needs none of the parent's flags, and some (--input-type, --eval) break it.
+  // The path goes through ../commit/ so it also resolves from the CLI bundles, whose import.meta.url is lib/cli/.
+  const worker = new Worker(new URL('../commit/pgzip-worker.js', import.meta.url), { execArgv: [] });
   const pw: PoolWorker = { worker, pending: new Map(), dead: false };
   const failAll = (err: Error): void => {
     pw.dead = true;

@@ -1,12 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { SystemError } from '../errors.js';
 import type { BuilderRecord } from '../builder/types.js';
 import type { Store } from '../store/store.js';
 import { hexOf } from '../store/paths.js';
 import type { MountDriver } from './driver.js';
 import { isMountPoint } from './mountinfo.js';
+
+/** node:child_process on first use: `hod mount` listing mounts should not pay its 2 ms load. */
+function execFileSync(...args: Parameters<typeof import('node:child_process').execFileSync>): void {
+  process.getBuiltinModule('node:child_process').execFileSync(...args);
+}
 
 export function overlayDirs(store: Store, rec: BuilderRecord): { upper: string; work: string; merged: string } {
   const dir = store.paths.container(rec.id);

@@ -1,10 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
+
+/**
+ * node:crypto, loaded on first use: it pulls in Node's streams, 3 ms that listing verbs do not need.
+ * (An ESM import cannot be deferred; process.getBuiltinModule can.)
+ */
+export function nodeCrypto(): typeof import('node:crypto') {
+  return process.getBuiltinModule('node:crypto');
+}
 
 /** A unique name under `tmpDir` for staging a write that lands by rename. */
 export function tmpName(tmpDir: string, hint = 'tmp'): string {
-  return path.join(tmpDir, `${hint}-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+  return path.join(tmpDir, `${hint}-${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}`);
 }
 
 /**

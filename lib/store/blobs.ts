@@ -1,11 +1,10 @@
 import fs from 'node:fs';
-import crypto from 'node:crypto';
 import { DigestMismatchError, NotFoundError } from '../errors.js';
-import { tmpName } from './atomic.js';
+import { nodeCrypto, tmpName } from './atomic.js';
 import type { StorePaths } from './paths.js';
 
 export function sha256(data: Buffer | string): string {
-  return 'sha256:' + crypto.createHash('sha256').update(data).digest('hex');
+  return 'sha256:' + nodeCrypto().createHash('sha256').update(data).digest('hex');
 }
 
 /** Content-addressed blobs under blobs/sha256/. Every write lands by rename; every read of metadata is verified. */

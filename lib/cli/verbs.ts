@@ -1,0 +1,26 @@
+/**
+ * The verbs and their one-line descriptions, with no imports: the top-level help, the ESM dispatcher
+ * (main.ts) and the bundle script (scripts/bundle.mjs) all read this list.
+ */
+export const VERBS = {
+  from: 'Create a working container from an image or scratch',
+  containers: 'List working containers',
+  rm: 'Remove working containers',
+  rename: 'Rename a working container',
+  mount: 'Mount a working container\'s root filesystem, or list mounts',
+  umount: 'Unmount a working container\'s root filesystem',
+  config: 'Change the image configuration of a working container',
+  copy: 'Copy files into a working container',
+  add: 'Copy files, archives (unpacked) and URLs into a working container',
+  commit: 'Create an image from a working container',
+  images: 'List images in the store',
+  inspect: 'Show the configuration of a container or image',
+  tag: 'Add names to an image',
+  rmi: 'Remove images',
+  info: 'Show store paths, driver and runtime',
+  version: 'Show hod\'s version',
+} as const;
+
+export type Verb = keyof typeof VERBS;
+
+export const ALIASES: Record<string, Verb> = { ps: 'containers', list: 'containers', ls: 'containers', unmount: 'umount', 'list-images': 'images' };

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Bundles each verb, with the dispatcher and everything it imports, into one CommonJS file,
+// dist/cli/<verb>.cjs, which bin/hod loads. Why: Node's ESM loader resolves, reads and links every module
+// one by one, and a verb touched ~25 of them; one CommonJS file starts in about a third of the time that
+// costs (hod containers: 81 ms -> 65 ms against 54 ms for `node -e 0`). Runs after `tsc`, on dist/.
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cliDir = path.join(root, 'dist', 'lib', 'cli');
+const outDir = path.join(root, 'dist', 'cli');
+const { VERBS, ALIASES } = await import(path.join(cliDir, 'verbs.js'));
+
+fs.rmSync(outDir, { recursive: true, force: true });
+
+// One virtual entry per verb: its module and the dispatcher, exported as run(argv).
+const entries = {
+  name: 'verb-entries',
+  setup(b) {
+    b.onResolve({ filter: /^verb:/ }, (a) => ({ path: a.path.slice(5), namespace: 'verb' }));
+    b.onLoad({ filter: /.*/, namespace: 'verb' }, (a) => ({
+      resolveDir: cliDir,
+      contents: `import * as mod from './${a.path}.js';\nimport { runVerb } from './dispatch.js';\n` +
+        `export function run(argv) { return runVerb(${JSON.stringify(a.path)}, () => mod, argv); }\n`,
+    }));
+  },
+};
+
+// Large packages get a bundle of their own, required only when a module that uses them first runs: the
+// verbs that never touch them (mount, config, containers) do not pay to parse them (~15 ms per MB).
+const VENDORED = ['execa', 'tar-stream', 'undici', 'minimatch'];
+const vendor = {
+  name: 'vendor',
+  setup(b) {
+    const filter = new RegExp(`^(${VENDORED.join('|')})$`);
+    b.onResolve({ filter }, (a) => ({ path: `./vendor/${a.path}.cjs`, external: true }));
+  },
+};
+
+await build({
+  entryPoints: VENDORED.map((v) => ({ in: v, out: `vendor/${v}` })),
+  outdir: outDir,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});
+
+await build({
+  entryPoints: Object.keys(VERBS).map((v) => ({ in: `verb:${v}`, out: v })),
+  outdir: outDir,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  plugins: [entries, vendor],
+  // Code that finds files next to itself (the gzip worker, package.json) does so from lib/cli/ in dist.
+  define: { 'import.meta.url': '__hodModuleUrl' },
+  banner: { js: "const __hodModuleUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../lib/cli/bundle.js')).href;" },
+  logLevel: 'warning',
+});
+
+for (const [alias, verb] of Object.entries(ALIASES)) {
+  fs.writeFileSync(path.join(outDir, `${alias}.cjs`), `module.exports = require('./${verb}.cjs');\n`);
+}
