@@ -1,11 +1,17 @@
+import { withLock } from '../store/lock.js';
 import type { Store } from '../store/store.js';
-import { applyConfig, type ConfigOptions } from './config-edit.js';
+import { applyConfig, type ConfigContext, type ConfigOptions } from './config-edit.js';
 import { loadRecord, saveRecord } from './records.js';
 import type { BuilderRecord } from './types.js';
 
-/** Change a working container's image configuration (what `commit` will write). */
-export function config(store: Store, nameOrId: string, opts: ConfigOptions): BuilderRecord {
-  const rec = applyConfig(loadRecord(store, nameOrId), opts);
-  saveRecord(store, rec);
-  return rec;
+/**
+ * Change a working container's image configuration (what `commit` will write). Read, edit and write happen
+ * under the record lock, so two `hod config` runs on one container both land.
+ */
+export function config(store: Store, nameOrId: string, opts: ConfigOptions, ctx: ConfigContext = {}): BuilderRecord {
+  return withLock(store.paths.locks, 'containers', () => {
+    const rec = applyConfig(loadRecord(store, nameOrId), opts, ctx);
+    saveRecord(store, rec);
+    return rec;
+  });
 }

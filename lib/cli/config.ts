@@ -72,5 +72,6 @@ export async function run(ctx: Context): Promise<void> {
     domainname: str(f, 'domainname'),
     hostname: str(f, 'hostname'),
   };
-  config(openStore(ctx), ctx.args[0], opts);
+  // buildah's warnings, in its terminal form
+  config(openStore(ctx), ctx.args[0], opts, { warn: (m) => ctx.err(`WARN[0000] ${m}`) });
 }

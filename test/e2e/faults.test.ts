@@ -114,6 +114,16 @@ describe('bad input and faults', function () {
     checkConsistent(root);
   });
 
+  it('prints config warnings on stderr, buildah-style, and still applies the rest', function () {
+    const c = hodOk(root, ['from', 'scratch']);
+    const r = hod(root, ['config', '--healthcheck', 'CMD true', '--env', 'A=1', c]);
+    expect(r.status).to.equal(0);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr).to.match(/^WARN\[0000\] HEALTHCHECK is not supported for OCI image format/);
+    expect(hodOk(root, ['inspect', '--format', '{{.OCIv1.config.Env}}', c])).to.contain('A=1');
+    hodOk(root, ['rm', c]);
+  });
+
   it('refuses a second container with a taken name and generates -1, -2 names', function () {
     const a = hodOk(root, ['from', 'busybox:1']);
     const b = hodOk(root, ['from', 'busybox:1']);
