@@ -39,30 +39,17 @@ const vendor = {
   },
 };
 
-await build({
-  entryPoints: VENDORED.map((v) => ({ in: v, out: `vendor/${v}` })),
-  outdir: outDir,
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  logLevel: 'warning',
-});
+const common = { outdir: outDir, outExtension: { '.js': '.cjs' }, bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning' };
+
+await build({ ...common, entryPoints: VENDORED.map((v) => ({ in: v, out: `vendor/${v}` })) });
 
 await build({
+  ...common,
   entryPoints: Object.keys(VERBS).map((v) => ({ in: `verb:${v}`, out: v })),
-  outdir: outDir,
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
   plugins: [entries, vendor],
   // Code that finds files next to itself (the gzip worker, package.json) does so from lib/cli/ in dist.
   define: { 'import.meta.url': '__hodModuleUrl' },
   banner: { js: "const __hodModuleUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../lib/cli/bundle.js')).href;" },
-  logLevel: 'warning',
 });
 
 for (const [alias, verb] of Object.entries(ALIASES)) {
