@@ -1,0 +1,57 @@
+/**
+ * What every image transport implements, in both directions: the registry (`docker://`), the file formats
+ * (`oci:`, `oci-archive:`, `docker-archive:`, `dir:`) and hod's own store. The copy engine (lib/pull,
+ * lib/push) moves an image from any ImageSource to any ImageDestination through these calls alone.
+ */
+import type { Readable } from 'node:stream';
+import type { Descriptor } from './types.js';
+
+/** A manifest or index exactly as stored: its bytes are what its digest is computed over. */
+export interface RawManifest {
+  bytes: Buffer;
+  mediaType: string;
+}
+
+export interface ImageSource {
+  /** The image as the user named it, for messages ("docker://127.0.0.1:5000/a/b:1"). */
+  readonly description: string;
+  /**
+   * The top-level manifest (an image manifest, or an index / manifest list) when `digest` is undefined;
+   * otherwise the manifest with that digest (an index's child). Bytes are verified against `digest` by the caller.
+   */
+  manifest(digest?: string): Promise<RawManifest>;
+  /**
+   * A blob's bytes. Implementations may resume or retry internally; the caller verifies size and digest while
+   * it streams and fails naming the digest on a mismatch.
+   */
+  blob(desc: Descriptor): Promise<Readable>;
+  /** Release connections and temporary files. Always called, also after a failure. */
+  close(): Promise<void>;
+}
+
+export interface ImageDestination {
+  readonly description: string;
+  /** Whether the blob is already there, so it is not sent again (a registry HEAD, a file's existence). */
+  hasBlob(desc: Descriptor): Promise<boolean>;
+  /**
+   * Store a blob. The destination verifies the bytes against `desc.digest` and `desc.size` and keeps nothing
+   * of a blob that does not match. Several putBlob calls may run at once.
+   */
+  putBlob(desc: Descriptor, data: Readable): Promise<void>;
+  /**
+   * Store a manifest. `child` is true for an image manifest that an index (stored later) lists; the
+   * top-level manifest or index comes last, after every blob and child it refers to.
+   */
+  putManifest(manifest: RawManifest, opts?: { child?: boolean }): Promise<void>;
+  /** Make what was written visible (write index.json, close an archive). Nothing is visible before. */
+  commit(): Promise<void>;
+  /** Release resources; after a failure, remove what an uncommitted write left. Always called. */
+  close(): Promise<void>;
+}
+
+/** A parsed `transport:rest` image name. */
+export interface TransportName {
+  transport: 'docker' | 'oci' | 'oci-archive' | 'docker-archive' | 'dir' | 'hod';
+  /** Everything after `transport:` (for docker, after `docker://`). */
+  rest: string;
+}
