@@ -4,6 +4,7 @@ import { formatReference, normalizeLocal } from '../image/reference.js';
 import type { ImageConfig, Manifest } from '../image/types.js';
 import type { StoredImage } from '../store/images.js';
 import { hexOf } from '../store/paths.js';
+import { discardTree } from '../store/discard.js';
 import type { Store } from '../store/store.js';
 import { remove as removeContainer } from './containers.js';
 import { byCodeUnits, listRecords } from './records.js';
@@ -98,7 +99,7 @@ export function collectGarbage(store: Store): { blobs: number; layers: number } 
     }
     for (const hex of fs.readdirSync(store.paths.layers)) {
       if (!diffIds.has(hex)) {
-        fs.rmSync(store.paths.layer(hex), { recursive: true, force: true });
+        discardTree(store.paths, store.paths.layer(hex));
         layers++;
       }
     }

@@ -4,6 +4,7 @@ import { SystemError } from '../errors.js';
 import type { BuilderRecord } from '../builder/types.js';
 import type { Store } from '../store/store.js';
 import { hexOf } from '../store/paths.js';
+import { discardTree } from '../store/discard.js';
 import type { MountDriver } from './driver.js';
 import { isMountPoint } from './mountinfo.js';
 
@@ -69,6 +70,6 @@ export const overlayDriver: MountDriver = {
         // reported by the rm below if it matters
       }
     }
-    fs.rmSync(store.paths.container(rec.id), { recursive: true, force: true });
+    discardTree(store.paths, store.paths.container(rec.id));
   },
 };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Store } from '../store/store.js';
 import type { BuilderRecord } from '../builder/types.js';
 import { applyLayerBlob } from '../store/layers.js';
+import { discardTree } from '../store/discard.js';
 import type { MountDriver } from './driver.js';
 import { saveSnapshot, snapshotFile, takeSnapshot } from './vfs-snapshot.js';
 
@@ -37,6 +38,6 @@ export const vfsDriver: MountDriver = {
   },
 
   destroy(store, rec) {
-    fs.rmSync(store.paths.container(rec.id), { recursive: true, force: true });
+    discardTree(store.paths, store.paths.container(rec.id));
   },
 };

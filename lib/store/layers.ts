@@ -5,6 +5,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DigestMismatchError } from '../errors.js';
 import { tmpName } from './atomic.js';
+import { discardTree } from './discard.js';
 import type { Store } from './store.js';
 import { unpackLayer, type UnpackOptions } from './unpack.js';
 
@@ -71,6 +72,6 @@ export function adoptLayerDir(store: Store, staged: string, diffId: string): voi
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-    fs.rmSync(staged, { recursive: true, force: true });
+    discardTree(store.paths, staged);
   }
 }

@@ -4,6 +4,7 @@ import { BlobStore } from './blobs.js';
 import { ImageIndex } from './images.js';
 import { StorePaths, defaultRoot } from './paths.js';
 import { pidAlive } from './lock.js';
+import { isTrash } from './discard.js';
 
 export type DriverName = 'overlay' | 'vfs';
 
@@ -57,6 +58,7 @@ export class Store {
       return;
     }
     for (const name of names) {
+      if (isTrash(this.paths.tmp, name)) continue;
       const m = /-(\d+)-[0-9a-f]{12}$/.exec(name);
       if (!m) continue;
       const pid = Number(m[1]);
