@@ -4,8 +4,8 @@ import type { BuilderRecord } from '../builder/types.js';
 import { loadRecord, saveRecord } from '../builder/records.js';
 import { formatReference, normalizeLocal } from '../image/reference.js';
 import { MediaType, type Descriptor, type ImageConfig, type ImageFormat, type Manifest } from '../image/types.js';
-import { driverFor } from '../mount/driver.js';
-import { overlayDirs } from '../mount/overlay.js';
+import { driverFor, type MountDriver } from '../mount/driver.js';
+import { overlayDirs, unmountInBackground } from '../mount/overlay.js';
 import { saveSnapshot, snapshotFile, takeSnapshot } from '../mount/vfs-snapshot.js';
 import { vfsRootfs } from '../mount/vfs.js';
 import { tmpName } from '../store/atomic.js';
@@ -17,6 +17,8 @@ import { overlayChanges, vfsChanges, type ChangeOptions } from './changes.js';
 import { imageConfigFor, layerMediaType } from './image-config.js';
 import { writeLayer } from './layer-writer.js';
 import type { TarEntry } from './tar-writer.js';
+
+type UnmountState = Awaited<ReturnType<typeof unmountInBackground>>;
 
 export interface CommitOptions {
   format?: ImageFormat;
@@ -63,8 +65,19 @@ export async function commit(store: Store, container: string, imageName: string 
   const format: ImageFormat = opts.format ?? rec.format ?? 'oci';
   const names = imageName ? [formatReference(normalizeLocal(imageName))] : [];
   const driver = await driverFor(rec.driver);
-  const clamp = opts.timestamp === undefined ? opts.sourceDateEpoch : undefined;
 
+  // Keeping the layer unpacked moves the upper dir, which needs the overlay unmounted: start that now.
+  const unmounting = !opts.squash && rec.driver === 'overlay' ? unmountInBackground(store, rec) : undefined;
+  try {
+    return await commitChanges(store, rec, names, format, driver, opts, unmounting);
+  } catch (err) {
+    if ((await unmounting) === 'unmounted') driver.mount(store, rec);
+    throw err;
+  }
+}
+
+async function commitChanges(store: Store, rec: BuilderRecord, names: string[], format: ImageFormat, driver: MountDriver, opts: CommitOptions, unmounting: Promise<UnmountState> | undefined): Promise<CommitResult> {
+  const clamp = opts.timestamp === undefined ? opts.sourceDateEpoch : undefined;
   let root: string;
   if (opts.squash) root = driver.mount(store, rec);
   else root = rec.driver === 'overlay' ? overlayDirs(store, rec).upper : vfsRootfs(store, rec);
@@ -117,7 +130,9 @@ export async function commit(store: Store, container: string, imageName: string 
     unpin();
   }
 
-  if (layer && !opts.squash) await keepLayerUnpacked(store, rec, layer, config, !!opts.rm);
+  const mountState = await unmounting;
+  if (layer && !opts.squash) await keepLayerUnpacked(store, rec, layer, config, !!opts.rm, mountState);
+  else if (mountState === 'unmounted') driver.mount(store, rec);
   if (opts.rm) {
     const { remove } = await import('../builder/containers.js');
     await remove(store, rec.id);
@@ -144,7 +159,7 @@ function convertLayerType(mediaType: string, format: ImageFormat): string {
  * from the committed image with an empty upper: no copy at all. When a process holds the mount, the upper
  * is copied instead. vfs has no layer directories; its snapshot moves forward.
  */
-async function keepLayerUnpacked(store: Store, rec: BuilderRecord, layer: Descriptor & { diffId: string }, config: ImageConfig, removing: boolean): Promise<void> {
+async function keepLayerUnpacked(store: Store, rec: BuilderRecord, layer: Descriptor & { diffId: string }, config: ImageConfig, removing: boolean, mount: UnmountState | undefined): Promise<void> {
   const advance = () => {
     rec.layers = [...rec.layers, layer.diffId];
     rec.baseLayerDigests = [...rec.baseLayerDigests, { digest: layer.digest, size: layer.size, mediaType: layer.mediaType }];
@@ -159,16 +174,8 @@ async function keepLayerUnpacked(store: Store, rec: BuilderRecord, layer: Descri
   }
   const { upper } = overlayDirs(store, rec);
   const driver = await driverFor('overlay');
-  const wasMounted = driver.isMounted(store, rec);
-  let movable = true;
-  if (wasMounted) {
-    try {
-      driver.unmount(store, rec);
-    } catch {
-      movable = false;
-    }
-  }
-  if (movable) {
+  const wasMounted = mount === 'unmounted';
+  if (mount !== 'busy') {
     // record first: a crash before the rename leaves a record whose new layer is rebuilt from its blob
     if (!removing) advance();
     const staged = tmpName(store.paths.tmp, 'layer');

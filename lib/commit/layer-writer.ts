@@ -1,7 +1,7 @@
 /**
  * One streaming pass from tar entries to a layer blob on disk:
  *   tarChunks (sync reads into 1 MiB chunks) -> sha256 (diff id) -> pgzip (worker threads) -> sha256 + size
- *   -> writeSync to `opts.out`.
+ *   -> positional writes to `opts.out` on libuv's threads, so the disk works while the next files are read.
  * On any error the promise rejects and the partial output file is removed.
  */
 import fs from 'node:fs';
@@ -32,9 +32,48 @@ export interface WriteLayerOptions {
   fsync?: boolean;
 }
 
-function writeAll(fd: number, buf: Buffer): void {
-  let off = 0;
-  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+/** Writes in flight at most; each chunk is 1 MiB. */
+const MAX_IN_FLIGHT = 8;
+
+/**
+ * Appends chunks to a file with positional writes that run on libuv's thread pool while the caller goes on
+ * reading and hashing: overlapping the two took an uncompressed W1 commit from 0.8 s to ~0.5 s. Chunks
+ * must not be touched after append (tarChunks and pgzip hand over fresh buffers).
+ */
+class FileAppender {
+  private pos = 0;
+  private inFlight = 0;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly fd: number) {}
+
+  async append(buf: Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
+    const at = this.pos;
+    this.pos += buf.length;
+    this.inFlight++;
+    this.writeAt(buf, 0, at);
+    while (this.inFlight >= MAX_IN_FLIGHT && !this.failure) await new Promise<void>((r) => (this.wake = r));
+    if (this.failure) throw this.failure;
+  }
+
+  private writeAt(buf: Buffer, off: number, at: number): void {
+    fs.write(this.fd, buf, off, buf.length - off, at, (err, n) => {
+      if (err) this.failure ??= err;
+      else if (off + n < buf.length) return this.writeAt(buf, off + n, at + n);
+      this.inFlight--; // also on failure, so flush() ends
+      const w = this.wake;
+      this.wake = undefined;
+      w?.();
+    });
+  }
+
+  /** Wait for every write; the first failure is thrown. */
+  async flush(): Promise<void> {
+    while (this.inFlight > 0) await new Promise<void>((r) => (this.wake = r));
+    if (this.failure) throw this.failure;
+  }
 }
 
 export async function writeLayer(entries: Iterable<TarEntry>, opts: WriteLayerOptions): Promise<LayerResult> {
@@ -51,9 +90,11 @@ export async function writeLayer(entries: Iterable<TarEntry>, opts: WriteLayerOp
       }
     };
 
+    const out = new FileAppender(fd);
     let result: LayerResult;
     if (opts.compression === 'none') {
-      for (const chunk of tar()) writeAll(fd, chunk);
+      for (const chunk of tar()) await out.append(chunk);
+      await out.flush();
       const diffId = `sha256:${diff.digest('hex')}`;
       result = { diffId, digest: diffId, size: uncompressedSize, uncompressedSize, compressed: false };
     } else if (opts.compression === 'gzip') {
@@ -68,8 +109,9 @@ export async function writeLayer(entries: Iterable<TarEntry>, opts: WriteLayerOp
       for await (const chunk of gz) {
         blob.update(chunk);
         size += chunk.length;
-        writeAll(fd, chunk);
+        await out.append(chunk);
       }
+      await out.flush();
       result = {
         diffId: `sha256:${diff.digest('hex')}`,
         digest: `sha256:${blob.digest('hex')}`,

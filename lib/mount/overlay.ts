@@ -73,3 +73,15 @@ export const overlayDriver: MountDriver = {
     discardTree(store.paths, store.paths.container(rec.id));
   },
 };
+
+/**
+ * Unmount without blocking, for commit: it runs beside the commit's first reads instead of after the layer
+ * is written. 'busy' when a process holds the mount (it then stays mounted).
+ */
+export function unmountInBackground(store: Store, rec: BuilderRecord): Promise<'unmounted' | 'busy' | 'not-mounted'> {
+  const { merged } = overlayDirs(store, rec);
+  if (!isMountPoint(merged)) return Promise.resolve('not-mounted');
+  const { execFile } = process.getBuiltinModule('node:child_process');
+  return new Promise((resolve) => execFile('umount', [merged], (err) => resolve(err ? 'busy' : 'unmounted')));
+}
+
