@@ -7,7 +7,7 @@ import { DigestMismatchError } from '../errors.js';
 import { tmpName } from './atomic.js';
 import { discardTree } from './discard.js';
 import type { Store } from './store.js';
-import { unpackLayer, type UnpackOptions } from './unpack.js';
+import type { UnpackOptions } from './unpack.js';
 
 /** Decompress a layer blob if it is gzip, hashing the uncompressed bytes on the way (the diff id). */
 function openLayerBlob(store: Store, digest: string): { stream: Readable; diffId: () => string } {
@@ -38,6 +38,8 @@ function openLayerBlob(store: Store, digest: string): { stream: Readable; diffId
  */
 export async function applyLayerBlob(store: Store, digest: string, diffId: string, dest: string, opts: UnpackOptions): Promise<void> {
   const { stream, diffId: actual } = openLayerBlob(store, digest);
+  // loaded here, not at the top: commit needs this module but not tar-stream and execa, 26 ms to load
+  const { unpackLayer } = await import('./unpack.js');
   await unpackLayer(stream, dest, opts);
   // drain anything after the tar's end blocks so the hash covers the whole blob
   await pipeline(stream, async function* (src) { for await (const _ of src) { /* drain */ } });

@@ -15,7 +15,7 @@
  * where in <path> the bytes \n, \r and \\ are written as a backslash and three octal digits, and in <name> also
  * "=". Everything else, spaces and non-UTF-8 bytes included, is written raw.
  */
-import { execa } from 'execa';
+import { runTool } from './tool.js';
 import { SystemError } from '../errors.js';
 import type { PathEncoding } from './pathsafe.js';
 
@@ -29,12 +29,6 @@ export interface XattrOptions {
 
 const C_ENV = { LC_ALL: 'C' };
 const MAX_BUFFER = 1024 * 1024 * 1024;
-
-function toBuffer(u: Uint8Array | string | undefined): Buffer {
-  if (u === undefined) return Buffer.alloc(0);
-  if (typeof u === 'string') return Buffer.from(u, 'latin1');
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
 
 /** Undo getfattr's quoting: a backslash followed by three octal digits is that byte. */
 export function unescapeDumpName(raw: Buffer): Buffer {
@@ -148,39 +142,33 @@ export async function getXattrsTree(dir: string, opts: XattrOptions = {}): Promi
     throw new SystemError('getXattrsTree: the root directory name must be valid UTF-8');
   }
   const arg = enc === 'latin1' ? Buffer.from(dir, 'latin1').toString('utf8') : dir;
-  const res = await execa('getfattr', ['-R', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '-h', '--', arg.replace(/(.)\/+$/, '$1')], {
-    encoding: 'buffer', reject: false, env: C_ENV, maxBuffer: MAX_BUFFER, stripFinalNewline: false,
-  });
+  const res = await runTool('getfattr', ['-R', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '-h', '--', arg.replace(/(.)\/+$/, '$1')], { env: C_ENV, maxBuffer: MAX_BUFFER });
   if (res.exitCode !== 0) {
-    throw new SystemError(`getfattr -R ${arg} failed: ${toBuffer(res.stderr).toString().trim() || res.shortMessage}`);
+    throw new SystemError(`getfattr -R ${arg} failed: ${res.stderr.toString().trim() || res.shortMessage}`);
   }
-  return parseXattrDump(toBuffer(res.stdout), opts);
+  return parseXattrDump(res.stdout, opts);
 }
 
 /** The extended attributes of one file (a symlink itself, not its target). Empty if it has none. */
 export async function getXattrs(file: string): Promise<Xattrs> {
-  const res = await execa('getfattr', ['-d', '-m', '-', '-e', 'hex', '--absolute-names', '-h', '--', file], {
-    encoding: 'buffer', reject: false, env: C_ENV, maxBuffer: MAX_BUFFER, stripFinalNewline: false,
-  });
+  const res = await runTool('getfattr', ['-d', '-m', '-', '-e', 'hex', '--absolute-names', '-h', '--', file], { env: C_ENV, maxBuffer: MAX_BUFFER });
   if (res.exitCode !== 0) {
-    throw new SystemError(`getfattr ${file} failed: ${toBuffer(res.stderr).toString().trim() || res.shortMessage}`);
+    throw new SystemError(`getfattr ${file} failed: ${res.stderr.toString().trim() || res.shortMessage}`);
   }
-  const all = parseXattrDump(toBuffer(res.stdout));
+  const all = parseXattrDump(res.stdout);
   const first = all.values().next();
   return first.done ? {} : first.value;
 }
 
 /** One attribute of one file, or undefined if it does not have it. */
 export async function getXattr(file: string, name: string): Promise<Buffer | undefined> {
-  const res = await execa('getfattr', ['-n', name, '-e', 'hex', '--absolute-names', '-h', '--', file], {
-    encoding: 'buffer', reject: false, env: C_ENV, stripFinalNewline: false,
-  });
+  const res = await runTool('getfattr', ['-n', name, '-e', 'hex', '--absolute-names', '-h', '--', file], { env: C_ENV });
   if (res.exitCode !== 0) {
-    const err = toBuffer(res.stderr).toString();
+    const err = res.stderr.toString();
     if (/No such attribute|No data available/i.test(err)) return undefined;
     throw new SystemError(`getfattr -n ${name} ${file} failed: ${err.trim() || res.shortMessage}`);
   }
-  const all = parseXattrDump(toBuffer(res.stdout));
+  const all = parseXattrDump(res.stdout);
   for (const attrs of all.values()) if (name in attrs) return attrs[name];
   return undefined;
 }
@@ -193,11 +181,9 @@ export async function getXattr(file: string, name: string): Promise<Buffer | und
 export async function setXattrsMany(entries: Iterable<readonly [string, Readonly<Xattrs>]>, opts: XattrOptions = {}): Promise<void> {
   const input = formatXattrDump(entries, opts);
   if (input.length === 0) return;
-  const res = await execa('setfattr', ['-h', '--restore=-'], {
-    input, encoding: 'buffer', reject: false, env: C_ENV, stripFinalNewline: false,
-  });
+  const res = await runTool('setfattr', ['-h', '--restore=-'], { input, env: C_ENV });
   if (res.exitCode !== 0) {
-    throw new SystemError(`setfattr failed: ${toBuffer(res.stderr).toString().trim() || res.shortMessage}`);
+    throw new SystemError(`setfattr failed: ${res.stderr.toString().trim() || res.shortMessage}`);
   }
 }
 
@@ -208,7 +194,7 @@ export async function setXattrs(file: string, attrs: Readonly<Xattrs>, opts: Xat
 
 /** Remove one attribute from a file (a symlink itself); no error if it is absent. */
 export async function removeXattr(file: string, name: string): Promise<void> {
-  const res = await execa('setfattr', ['-h', '-x', name, '--', file], { reject: false, env: C_ENV });
+  const res = await runTool('setfattr', ['-h', '-x', name, '--', file], { env: C_ENV });
   if (res.exitCode !== 0 && !/No such attribute|No data available/i.test(String(res.stderr))) {
     throw new SystemError(`setfattr -x ${name} ${file} failed: ${String(res.stderr).trim() || res.shortMessage}`);
   }
@@ -272,7 +258,7 @@ export async function mknodMany(nodes: readonly DeviceNode[], opts: XattrOptions
     lines.push(Buffer.from(`mknod -m ${(mode & 0o777).toString(8).padStart(4, '0')} -- `), quoted, Buffer.from(` ${typeArgs}\n`));
     if (mode & 0o7000) lines.push(Buffer.from(`chmod ${mode.toString(8).padStart(4, '0')} -- `), quoted, Buffer.from('\n'));
   }
-  const res = await execa('sh', ['-s'], { input: Buffer.concat(lines), reject: false, env: C_ENV });
+  const res = await runTool('sh', ['-s'], { input: Buffer.concat(lines), env: C_ENV });
   if (res.exitCode !== 0) {
     throw new SystemError(`mknod failed: ${String(res.stderr).trim() || res.shortMessage}`);
   }
