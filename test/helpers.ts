@@ -1,7 +1,8 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -55,4 +56,50 @@ export function makeBusybox(root: string, name = 'busybox:1'): string {
   fs.symlinkSync('busybox', path.join(mnt, 'bin', 'sh'));
   hodOk(root, ['config', '--entrypoint', '["/bin/sh"]', '--env', 'PATH=/bin', ctr]);
   return hodOk(root, ['commit', '--rm', ctr, name]);
+}
+
+/** Like `hod`, without blocking the event loop: for tests that serve HTTP from this process. */
+export function hodAsync(root: string, args: string[]): Promise<HodResult> {
+  return new Promise((resolve) => {
+    const child = spawn(HOD, ['--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('close', (code) => resolve({ status: code ?? -1, stdout: stdout.trim(), stderr: stderr.trim() }));
+  });
+}
+
+/** Every entry of a tree with type, mode, owner, size and content hash, link target, device, mtime and xattrs. */
+export function describeTree(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const inodes = new Map<number, string>();
+  const xattrs = new Map<string, string>();
+  for (const block of sh(`getfattr -R -d -m - -e hex --absolute-names -h '${root}' 2>/dev/null || true`).split('\n\n')) {
+    const lines = block.trim().split('\n');
+    if (!lines[0]?.startsWith('# file: ')) continue;
+    xattrs.set(lines[0].slice(8), lines.slice(1).filter((l) => !l.startsWith('trusted.overlay')).sort().join(','));
+  }
+  const walk = (rel: string) => {
+    for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const abs = path.join(root, r);
+      const st = fs.lstatSync(abs);
+      let what = `${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+      if (st.isFile()) {
+        const first = inodes.get(st.ino);
+        if (st.nlink > 1 && first) what += ` hardlink-of ${first}`;
+        else what += ` ${st.size} ${crypto.createHash('sha256').update(fs.readFileSync(abs)).digest('hex').slice(0, 16)}`;
+        if (st.nlink > 1 && !first) inodes.set(st.ino, r);
+      }
+      if (st.isSymbolicLink()) what += ` -> ${fs.readlinkSync(abs)}`;
+      if (st.isCharacterDevice() || st.isBlockDevice()) what += ` dev ${st.rdev}`;
+      if (!st.isDirectory()) what += ` mtime ${Math.floor(st.mtimeMs / 1000)}`;
+      what += ` xattrs ${xattrs.get(abs) ?? ''}`;
+      out.set(r, what);
+      if (st.isDirectory()) walk(r);
+    }
+  };
+  walk('');
+  return out;
 }

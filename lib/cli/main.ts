@@ -18,6 +18,8 @@ const LOADERS: Record<Verb, () => Promise<VerbModule>> = {
   add: () => import('./add.js'),
   commit: () => import('./commit.js'),
   images: () => import('./images.js'),
+  pull: () => import('./pull.js'),
+  push: () => import('./push.js'),
   inspect: () => import('./inspect.js'),
   tag: () => import('./tag.js'),
   rmi: () => import('./rmi.js'),

@@ -14,6 +14,8 @@ export const VERBS = {
   add: 'Copy files, archives (unpacked) and URLs into a working container',
   commit: 'Create an image from a working container',
   images: 'List images in the store',
+  pull: 'Pull an image from a registry or a file transport into the store',
+  push: 'Push an image to a registry or a file transport',
   inspect: 'Show the configuration of a container or image',
   tag: 'Add names to an image',
   rmi: 'Remove images',

@@ -1,42 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { expect } from 'chai';
-import { hodOk, sh, tempRoot } from '../helpers.js';
-
-/** Everything about a tree that a layer must carry: type, mode, owner, size, content, link target, xattrs. */
-function describeTree(root: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const inodes = new Map<number, string>();
-  const xattrs = new Map<string, string>();
-  for (const block of sh(`getfattr -R -d -m - -e hex --absolute-names -h '${root}' 2>/dev/null || true`).split('\n\n')) {
-    const lines = block.trim().split('\n');
-    if (!lines[0]?.startsWith('# file: ')) continue;
-    xattrs.set(lines[0].slice(8), lines.slice(1).filter((l) => !l.startsWith('trusted.overlay')).sort().join(','));
-  }
-  const walk = (rel: string) => {
-    for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const abs = path.join(root, r);
-      const st = fs.lstatSync(abs);
-      let what = `${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
-      if (st.isFile()) {
-        const first = inodes.get(st.ino);
-        if (st.nlink > 1 && first) what += ` hardlink-of ${first}`;
-        else what += ` ${st.size} ${crypto.createHash('sha256').update(fs.readFileSync(abs)).digest('hex').slice(0, 16)}`;
-        if (st.nlink > 1 && !first) inodes.set(st.ino, r);
-      }
-      if (st.isSymbolicLink()) what += ` -> ${fs.readlinkSync(abs)}`;
-      if (st.isCharacterDevice() || st.isBlockDevice()) what += ` dev ${st.rdev}`;
-      if (!st.isDirectory()) what += ` mtime ${Math.floor(st.mtimeMs / 1000)}`;
-      what += ` xattrs ${xattrs.get(abs) ?? ''}`;
-      out.set(r, what);
-      if (st.isDirectory()) walk(r);
-    }
-  };
-  walk('');
-  return out;
-}
+import { describeTree, hodOk, sh, tempRoot } from '../helpers.js';
 
 /** A tree with every kind of entry a layer must round-trip, made by shell tools as a user would. */
 function populate(dir: string): void {

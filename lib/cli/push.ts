@@ -1,0 +1,33 @@
+import { UsageError } from '../errors.js';
+import { push } from '../push/push.js';
+import { openStore, type Context } from './context.js';
+import { int, need, str, type VerbSpec } from './flags.js';
+import { clientOptions, progressLines, REGISTRY_FLAGS } from './registry-flags.js';
+
+export const spec: VerbSpec = {
+  usage: '[flags] IMAGE [DESTINATION]',
+  desc: 'Push a stored image to a registry or a file transport. Without DESTINATION, to the registry its name says. Prints nothing on stdout.',
+  flags: {
+    ...REGISTRY_FLAGS,
+    format: { type: 'string', alias: 'f', arg: 'oci|docker', desc: 'manifest format to push (default: as stored)' },
+    digestfile: { type: 'string', arg: 'file', desc: 'write the pushed manifest\'s digest to this file' },
+    jobs: { type: 'string', arg: 'n', desc: 'blobs uploaded at once (default 3)' },
+  },
+  more: 'Examples:\n  hod push app:1 docker://registry.example.com/team/app:1\n  hod push --tls-verify=false app:1 127.0.0.1:5000/app:1\n  hod push app:1 oci:/srv/layouts/app:1',
+};
+
+export async function run(ctx: Context): Promise<void> {
+  need(ctx.args, 1, 'an image name');
+  const format = str(ctx.flags, 'format');
+  if (format !== undefined && format !== 'oci' && format !== 'docker') throw new UsageError(`--format: unrecognized image type "${format}" (oci or docker)`);
+  const progress = progressLines(ctx);
+  progress && ctx.err('Getting image source signatures');
+  await push(openStore(ctx), ctx.args[0], ctx.args[1], {
+    ...clientOptions(ctx),
+    format,
+    digestfile: str(ctx.flags, 'digestfile'),
+    jobs: int(ctx.flags, 'jobs'),
+    progress,
+  });
+  progress && ctx.err('Writing manifest to image destination');
+}

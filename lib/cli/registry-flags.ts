@@ -1,0 +1,40 @@
+/** The flags every verb that talks to a registry shares, as buildah spells them, and the progress lines. */
+import type { ProgressEvent } from '../pull/copy-image.js';
+import type { ClientOptions } from '../registry/client.js';
+import type { Context } from './context.js';
+import { bool, int, str, type Flag } from './flags.js';
+
+export const REGISTRY_FLAGS: Record<string, Flag> = {
+  'tls-verify': { type: 'boolean', desc: 'require HTTPS and verify certificates (default true; false also allows plain HTTP)' },
+  'cert-dir': { type: 'string', arg: 'dir', desc: 'CA and client certificates per registry (default /etc/containers/certs.d)' },
+  retry: { type: 'string', arg: 'n', desc: 'retries on network errors, 429 and 5xx (default 3)' },
+  'retry-delay': { type: 'string', arg: 'duration', desc: 'first delay between retries, e.g. 500ms or 2s (doubles each time)' },
+  quiet: { type: 'boolean', alias: 'q', desc: 'no progress output' },
+};
+
+function durationMs(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s);
+  if (!m) throw new Error(`--retry-delay: "${s}" is not a duration (e.g. 500ms, 2s)`);
+  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's'] ?? 1000);
+}
+
+export function clientOptions(ctx: Context): ClientOptions {
+  return {
+    tlsVerify: ctx.flags['tls-verify'] === undefined ? undefined : bool(ctx.flags, 'tls-verify'),
+    certsDir: str(ctx.flags, 'cert-dir'),
+    retry: int(ctx.flags, 'retry'),
+    retryDelay: durationMs(str(ctx.flags, 'retry-delay')),
+  };
+}
+
+/** One line per blob on stderr, as buildah prints them when not on a terminal; nothing with -q. */
+export function progressLines(ctx: Context): ((e: ProgressEvent) => void) | undefined {
+  if (bool(ctx.flags, 'quiet')) return undefined;
+  return (e) => {
+    const what = e.desc.mediaType.includes('config') ? 'config' : 'blob';
+    const id = e.desc.digest.replace('sha256:', '').slice(0, 12);
+    if (e.kind === 'skip') ctx.err(`Copying ${what} ${id} skipped: already exists`);
+    else if (e.kind === 'done') ctx.err(`Copying ${what} ${id} done`);
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * The copy engine under pull and push: one image from any ImageSource to any ImageDestination. Blobs move
+ * a few at a time, each checked against its digest and size as it streams; the manifest goes last, so a
+ * destination never names an image whose blobs are missing.
+ */
+import crypto from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { DigestMismatchError, HodError } from '../errors.js';
+import type { ImageDestination, ImageSource, RawManifest } from '../image/transport.js';
+import { MediaType, type Descriptor, type Index, type Manifest, type Platform } from '../image/types.js';
+import { convertManifest } from '../push/convert.js';
+import { choosePlatform } from './platform.js';
+
+export type ProgressEvent =
+  | { kind: 'skip'; desc: Descriptor }
+  | { kind: 'start'; desc: Descriptor }
+  | { kind: 'done'; desc: Descriptor };
+
+export interface CopyOptions {
+  platform?: Partial<Platform>;
+  format?: 'oci' | 'docker';
+  /** Blobs in flight at once. */
+  jobs?: number;
+  progress?: (e: ProgressEvent) => void;
+}
+
+export interface CopyResult {
+  manifestDigest: string;
+  configDigest: string;
+  manifest: Manifest;
+  mediaType: string;
+}
+
+export function digestOf(bytes: Buffer): string {
+  return `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+function isIndex(mediaType: string, bytes: Buffer): boolean {
+  if (mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList) return true;
+  if (mediaType) return false;
+  return Array.isArray((JSON.parse(bytes.toString()) as Index).manifests);
+}
+
+/** Resolve an index to the manifest for the platform wanted; checks each manifest's digest when it is known. */
+async function imageManifest(src: ImageSource, opts: CopyOptions): Promise<RawManifest> {
+  let raw = await src.manifest();
+  if (isIndex(raw.mediaType, raw.bytes)) {
+    const index = JSON.parse(raw.bytes.toString()) as Index;
+    const child = choosePlatform(index.manifests, opts.platform, src.description);
+    raw = await src.manifest(child.digest);
+    const got = digestOf(raw.bytes);
+    if (got !== child.digest) throw new DigestMismatchError(`manifest of ${src.description}`, child.digest, got);
+  }
+  return raw;
+}
+
+/** A pass-through that fails the stream when the bytes do not hash to `desc.digest` or their count is wrong. */
+export function verifier(desc: Descriptor, what: string): Transform {
+  const hash = crypto.createHash(desc.digest.split(':')[0] ?? 'sha256');
+  let size = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      if (size > desc.size) return cb(new HodError('EDIGEST', `${what}: blob ${desc.digest} is larger than its ${desc.size} bytes`));
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      if (size !== desc.size) return cb(new HodError('EDIGEST', `${what}: blob ${desc.digest} has ${size} bytes, expected ${desc.size}`));
+      const got = `${desc.digest.split(':')[0]}:${hash.digest('hex')}`;
+      cb(got === desc.digest ? null : new DigestMismatchError(`${what}: blob`, desc.digest, got));
+    },
+  });
+}
+
+async function copyBlob(src: ImageSource, dst: ImageDestination, desc: Descriptor, opts: CopyOptions): Promise<void> {
+  if (await dst.hasBlob(desc)) {
+    opts.progress?.({ kind: 'skip', desc });
+    return;
+  }
+  opts.progress?.({ kind: 'start', desc });
+  const data: Readable = await src.blob(desc);
+  const checked = data.pipe(verifier(desc, src.description));
+  data.on('error', (err) => checked.destroy(err));
+  await dst.putBlob(desc, checked);
+  opts.progress?.({ kind: 'done', desc });
+}
+
+/** Run `fn` over `items`, `jobs` at a time; the first failure stops new work and is thrown. */
+async function pool<T>(items: T[], jobs: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && failed === undefined) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
+export async function copyImage(src: ImageSource, dst: ImageDestination, opts: CopyOptions = {}): Promise<CopyResult> {
+  try {
+    const raw = await imageManifest(src, opts);
+    const original = JSON.parse(raw.bytes.toString()) as Manifest;
+    if (!original.config || !Array.isArray(original.layers)) throw new HodError('EMANIFEST', `${src.description}: not an image manifest`);
+    const blobs = [original.config, ...original.layers];
+    await pool(blobs, opts.jobs ?? 3, (d) => copyBlob(src, dst, d, opts));
+    const out = convertManifest(raw, original, opts.format);
+    await dst.putManifest(out.raw);
+    await dst.commit();
+    return { manifestDigest: digestOf(out.raw.bytes), configDigest: original.config.digest, manifest: out.manifest, mediaType: out.raw.mediaType };
+  } finally {
+    await Promise.allSettled([src.close(), dst.close()]);
+  }
+}

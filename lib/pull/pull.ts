@@ -1,0 +1,34 @@
+/**
+ * `hod pull`: an image from a registry (a name without a transport is a docker:// reference, short names
+ * on docker.io) or from a file transport into the store, under its reference as the name.
+ */
+import { formatReference, normalizeDocker } from '../image/reference.js';
+import type { TransportName } from '../image/transport.js';
+import type { Platform } from '../image/types.js';
+import type { ClientOptions } from '../registry/client.js';
+import type { Store } from '../store/store.js';
+import { copyImage, type ProgressEvent } from './copy-image.js';
+import { openSource } from './open.js';
+import { StoreDestination } from './store-destination.js';
+import { parseTransportName, splitPathRef } from './transport-name.js';
+
+export interface PullOptions extends ClientOptions {
+  platform?: Partial<Platform>;
+  jobs?: number;
+  progress?: (e: ProgressEvent) => void;
+}
+
+/** The transport and the name the pulled image gets in the store (none for an unnamed oci: image). */
+export function pullTarget(name: string): { t: TransportName; localName?: string } {
+  const t = parseTransportName(name) ?? { transport: 'docker', rest: name };
+  if (t.transport === 'docker') return { t, localName: formatReference(normalizeDocker(t.rest)) };
+  const ref = splitPathRef(t.rest).ref;
+  return { t, localName: ref ? formatReference(normalizeDocker(ref)) : undefined };
+}
+
+export async function pull(store: Store, name: string, opts: PullOptions = {}): Promise<{ id: string; name?: string }> {
+  const { t, localName } = pullTarget(name);
+  const dst = new StoreDestination(store, localName ? [localName] : []);
+  await copyImage(openSource(t, opts), dst, { platform: opts.platform, jobs: opts.jobs, progress: opts.progress });
+  return { id: dst.id!, name: localName };
+}

@@ -1,0 +1,32 @@
+/**
+ * `hod push IMAGE [DESTINATION]`: a stored image to a registry or a file transport. The local image is
+ * only read, so a failed push leaves it as it was and a second push completes what the first began.
+ */
+import fs from 'node:fs';
+import type { ClientOptions } from '../registry/client.js';
+import type { Store } from '../store/store.js';
+import { copyImage, type ProgressEvent } from '../pull/copy-image.js';
+import { openDestination } from '../pull/open.js';
+import { parseTransportName } from '../pull/transport-name.js';
+import { parseReference } from '../image/reference.js';
+import { parseDockerName } from '../registry/docker-transport.js';
+import { StoreSource } from './store-source.js';
+
+export interface PushOptions extends ClientOptions {
+  format?: 'oci' | 'docker';
+  jobs?: number;
+  digestfile?: string;
+  progress?: (e: ProgressEvent) => void;
+}
+
+export async function push(store: Store, image: string, destination: string | undefined, opts: PushOptions = {}): Promise<{ digest: string }> {
+  const src = new StoreSource(store, image);
+  const target = destination ?? src.image.names[0] ?? image;
+  const t = parseTransportName(target) ?? { transport: 'docker' as const, rest: target };
+  // a blob the registry has in another repository of this image's names is mounted, not uploaded again
+  const dest = t.transport === 'docker' ? parseDockerName(t.rest) : undefined;
+  const mountFrom = src.image.names.map((n) => parseReference(n)).filter((r) => dest && r.domain === dest.domain && r.path !== dest.path).map((r) => r.path);
+  const res = await copyImage(src, openDestination(t, { ...opts, mountFrom }), { format: opts.format, jobs: opts.jobs, progress: opts.progress });
+  if (opts.digestfile) fs.writeFileSync(opts.digestfile, res.manifestDigest);
+  return { digest: res.manifestDigest };
+}

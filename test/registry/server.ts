@@ -1,0 +1,113 @@
+/**
+ * Debian's distribution registry on 127.0.0.1 for tests: a free port, storage in a temp dir, stopped on
+ * teardown. Also a small fault-injecting HTTP proxy in front of it.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface Registry {
+  host: string;
+  dir: string;
+  /** Where the registry keeps blob bytes, to corrupt them on purpose. */
+  blobFile(digest: string): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export async function startRegistry(): Promise<Registry> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-registry-'));
+  const port = await freePort();
+  const config = path.join(dir, 'config.yml');
+  fs.writeFileSync(config, [
+    'version: 0.1',
+    'log: { level: error }',
+    `storage: { filesystem: { rootdirectory: ${dir}/data }, delete: { enabled: true } }`,
+    `http: { addr: 127.0.0.1:${port} }`,
+    '',
+  ].join('\n'));
+  const proc: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const host = `127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      const res = await fetch(`http://${host}/v2/`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 100 || proc.exitCode !== null) throw new Error(`docker-registry did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    host,
+    dir,
+    blobFile: (digest) => {
+      const hex = digest.replace('sha256:', '');
+      return path.join(dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+    },
+    stop: async () => {
+      if (proc.exitCode === null) {
+        proc.kill();
+        await new Promise((r) => proc.on('exit', r));
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * An HTTP proxy on 127.0.0.1 in front of `target`; `fault` may answer a request itself (return true) or let
+ * it through, and `cut` may end a response body after that many bytes by destroying the socket.
+ */
+export async function startProxy(
+  target: string,
+  hooks: { fault?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean; cut?: (req: http.IncomingMessage) => number | undefined },
+): Promise<{ host: string; requests: string[]; stop(): Promise<void> }> {
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(`${req.method} ${req.url} ${req.headers.range ?? ''}`.trim());
+    if (hooks.fault?.(req, res)) return;
+    const [h, p] = target.split(':');
+    const up = http.request({ host: h, port: Number(p), method: req.method, path: req.url, headers: req.headers }, (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      const limit = hooks.cut?.(req);
+      if (limit === undefined) return void upRes.pipe(res);
+      let sent = 0;
+      upRes.on('data', (chunk: Buffer) => {
+        if (sent + chunk.length >= limit) {
+          res.write(chunk.subarray(0, limit - sent));
+          res.socket?.destroy();
+          upRes.destroy();
+          return;
+        }
+        sent += chunk.length;
+        res.write(chunk);
+      });
+      upRes.on('end', () => res.end());
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    host: `127.0.0.1:${port}`,
+    requests,
+    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
