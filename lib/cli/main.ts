@@ -20,6 +20,8 @@ const LOADERS: Record<Verb, () => Promise<VerbModule>> = {
   images: () => import('./images.js'),
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),
+  login: () => import('./login.js'),
+  logout: () => import('./logout.js'),
   inspect: () => import('./inspect.js'),
   tag: () => import('./tag.js'),
   rmi: () => import('./rmi.js'),

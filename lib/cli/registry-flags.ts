@@ -9,6 +9,7 @@ export const REGISTRY_FLAGS: Record<string, Flag> = {
   'cert-dir': { type: 'string', arg: 'dir', desc: 'CA and client certificates per registry (default /etc/containers/certs.d)' },
   retry: { type: 'string', arg: 'n', desc: 'retries on network errors, 429 and 5xx (default 3)' },
   'retry-delay': { type: 'string', arg: 'duration', desc: 'first delay between retries, e.g. 500ms or 2s (doubles each time)' },
+  authfile: { type: 'string', arg: 'file', desc: 'credentials file (default: $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json, ~/.docker/config.json)' },
   quiet: { type: 'boolean', alias: 'q', desc: 'no progress output' },
 };
 
@@ -25,6 +26,7 @@ export function clientOptions(ctx: Context): ClientOptions {
     certsDir: str(ctx.flags, 'cert-dir'),
     retry: int(ctx.flags, 'retry'),
     retryDelay: durationMs(str(ctx.flags, 'retry-delay')),
+    authfile: str(ctx.flags, 'authfile'),
   };
 }
 

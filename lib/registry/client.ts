@@ -21,6 +21,8 @@ export interface ClientOptions {
   /** Where `<host[:port]>/` holds extra CAs (`*.crt`) and client pairs (`*.cert` + `*.key`). */
   certsDir?: string;
   getCredentials?: CredentialsLookup;
+  /** `--authfile`, for the default credentials lookup of the docker transport. */
+  authfile?: string;
   /** Attempts after the first for 429, 5xx and dropped connections (buildah's --retry, default 3). */
   retry?: number;
   /** First backoff in ms, doubled per attempt (default 500). */
@@ -130,6 +132,24 @@ export class RegistryClient {
       if (!ok.includes(res.statusCode)) throw await statusError(req, res, this.host);
       return res;
     }
+  }
+
+  /**
+   * Check the credentials `getCredentials` gives against the registry, as `hod login` must before saving
+   * them: Basic on /v2/, or a token from the Bearer realm.
+   */
+  async checkLogin(): Promise<void> {
+    await this.ping();
+    const ch = this.challenge;
+    if (!ch) return;
+    if (ch.scheme === 'bearer') {
+      await this.fetchToken(ch, undefined);
+      return;
+    }
+    const res = await request(`${this.base}/v2/`, { dispatcher: this.dispatcher, headers: await this.authorization(undefined) });
+    await res.body.dump();
+    if (res.statusCode === 401) throw new RegistryError(`${this.host}: authentication failed: invalid username/password`, 401);
+    if (res.statusCode !== 200) throw new RegistryError(`${this.host}: GET /v2/ answered ${res.statusCode}`, res.statusCode);
   }
 
   async getManifest(repo: string, ref: string): Promise<{ bytes: Buffer; mediaType: string; digest?: string }> {

@@ -4,10 +4,16 @@ import { HodError } from '../errors.js';
 import { normalizeDocker, formatReference, type Reference } from '../image/reference.js';
 import type { ImageDestination, ImageSource, RawManifest } from '../image/transport.js';
 import type { Descriptor } from '../image/types.js';
+import { getCredentials } from './auth-file.js';
 import { RegistryClient, type ClientOptions } from './client.js';
 
+/** Credentials from auth.json for this reference unless the caller brings its own lookup. */
+function withCredentials(ref: Reference, opts: ClientOptions): ClientOptions {
+  return { ...opts, getCredentials: opts.getCredentials ?? (() => getCredentials(ref.domain, { authfile: opts.authfile, repository: ref.path })) };
+}
+
 /** Docker Hub's API lives on another host than its name. */
-function apiHost(domain: string): string {
+export function apiHost(domain: string): string {
   return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
 }
 
@@ -21,7 +27,7 @@ export class DockerSource implements ImageSource {
 
   constructor(readonly ref: Reference, opts: ClientOptions = {}) {
     this.description = `docker://${formatReference(ref)}`;
-    this.client = new RegistryClient(apiHost(ref.domain), opts);
+    this.client = new RegistryClient(apiHost(ref.domain), withCredentials(ref, opts));
   }
 
   async manifest(digest?: string): Promise<RawManifest> {
@@ -48,7 +54,7 @@ export class DockerDestination implements ImageDestination {
   constructor(readonly ref: Reference, opts: ClientOptions & { mountFrom?: string[] } = {}) {
     if (ref.digest && ref.tag === undefined) throw new HodError('EUSAGE', `cannot push to a digest reference (${formatReference(ref)}): give a tag`);
     this.description = `docker://${formatReference(ref)}`;
-    this.client = new RegistryClient(apiHost(ref.domain), opts);
+    this.client = new RegistryClient(apiHost(ref.domain), withCredentials(ref, opts));
     this.mountFrom = opts.mountFrom ?? [];
   }
 

@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 
 export interface Registry {
   host: string;
@@ -28,17 +28,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRegistry(): Promise<Registry> {
+/** `users` turns on htpasswd Basic authentication (bcrypt entries made with htpasswd -B). */
+export async function startRegistry(opts: { users?: Record<string, string> } = {}): Promise<Registry> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-registry-'));
   const port = await freePort();
   const config = path.join(dir, 'config.yml');
-  fs.writeFileSync(config, [
+  const lines = [
     'version: 0.1',
     'log: { level: error }',
     `storage: { filesystem: { rootdirectory: ${dir}/data }, delete: { enabled: true } }`,
     `http: { addr: 127.0.0.1:${port} }`,
-    '',
-  ].join('\n'));
+  ];
+  if (opts.users) {
+    const entries = Object.entries(opts.users).map(([u, p]) => execFileSync('htpasswd', ['-Bbn', u, p], { encoding: 'utf8' }).trim());
+    fs.writeFileSync(path.join(dir, 'htpasswd'), entries.join('\n') + '\n');
+    lines.push(`auth: { htpasswd: { realm: hod-test, path: ${dir}/htpasswd } }`);
+  }
+  fs.writeFileSync(config, lines.join('\n') + '\n');
   const proc: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
@@ -46,7 +52,7 @@ export async function startRegistry(): Promise<Registry> {
   for (let i = 0; ; i++) {
     try {
       const res = await fetch(`http://${host}/v2/`);
-      if (res.status === 200) break;
+      if (res.status === 200 || res.status === 401) break;
     } catch {
       // not listening yet
     }
