@@ -3,12 +3,36 @@ import { hostPlatform, type ImageConfig } from '../image/types.js';
 import { driverFor } from '../mount/driver.js';
 import { ensureLayerDir } from '../store/layers.js';
 import type { Store } from '../store/store.js';
+import { NotFoundError } from '../errors.js';
+import type { PullOptions } from '../pull/pull.js';
+import type { StoredImage } from '../store/images.js';
 import { checkName, createRecord, newContainerId } from './records.js';
 import type { BuilderRecord } from './types.js';
+
+export type PullPolicy = 'missing' | 'always' | 'never' | 'newer';
 
 export interface FromOptions {
   name?: string;
   format?: 'oci' | 'docker';
+  /** When to pull the image first (buildah's --pull; default missing). */
+  pull?: PullPolicy;
+  pullOptions?: PullOptions;
+}
+
+/** The stored image, pulled first when the policy says so. */
+async function baseImage(store: Store, image: string, opts: FromOptions): Promise<StoredImage> {
+  const policy = opts.pull ?? 'missing';
+  const local = store.images.find(image);
+  if (local && (policy === 'missing' || policy === 'never')) return local;
+  if (policy === 'never') throw new NotFoundError('image', image);
+  const { pull } = await import('../pull/pull.js');
+  try {
+    return store.images.get((await pull(store, image, opts.pullOptions)).id);
+  } catch (err) {
+    // "newer" keeps using what is here when the registry cannot be asked
+    if (policy === 'newer' && local) return local;
+    throw err;
+  }
 }
 
 /**
@@ -29,7 +53,7 @@ export async function from(store: Store, image: string, opts: FromOptions = {}):
     format: opts.format,
   };
   if (image !== 'scratch') {
-    const img = store.images.get(image);
+    const img = await baseImage(store, image, opts);
     const manifest = store.images.manifest(img);
     const config = store.blobs.readJson<ImageConfig>(manifest.config.digest);
     base.fromImage = img.names[0] ?? img.id;

@@ -81,6 +81,20 @@ describe('push and pull (a real distribution registry on 127.0.0.1)', function (
     expect(again.stderr).not.to.match(/Copying blob [0-9a-f]{12} done/);
   });
 
+  it('makes a container from a registry image, pulling it when missing (--pull never refuses)', function () {
+    hodOk(a.root, ['push', NO_TLS, 'app:1', `docker://${reg.host}/from/app:1`]);
+    const never = hod(b.root, ['from', '--pull', 'never', `${reg.host}/from/app:1`]);
+    expect(never.status).to.equal(125);
+    expect(never.stderr).to.contain('not found');
+    const r = hod(b.root, ['from', NO_TLS, `${reg.host}/from/app:1`]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal('app-working-container');
+    expect(r.stderr).to.match(/Copying blob/);
+    const again = hod(b.root, ['from', NO_TLS, '-q', `${reg.host}/from/app:1`]);
+    expect(again.stderr, 'present: no second pull').to.equal('');
+    expect(describeTree(hodOk(b.root, ['mount', r.stdout]))).to.deep.equal(treeOfImage(a.root, 'app:1'));
+  });
+
   it('refuses a blob whose bytes do not match its digest, naming it, and stores nothing named', function () {
     hodOk(a.root, ['push', NO_TLS, 'app:1', `docker://${reg.host}/bad/app:1`]);
     const manifest = JSON.parse(sh(`skopeo inspect --raw --tls-verify=false docker://${reg.host}/bad/app:1`));
