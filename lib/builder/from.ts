@@ -3,7 +3,7 @@ import { hostPlatform, type ImageConfig } from '../image/types.js';
 import { driverFor } from '../mount/driver.js';
 import { ensureLayerDir } from '../store/layers.js';
 import type { Store } from '../store/store.js';
-import { NotFoundError } from '../errors.js';
+import { HodError, NotFoundError } from '../errors.js';
 import type { PullOptions } from '../pull/pull.js';
 import type { StoredImage } from '../store/images.js';
 import { checkName, createRecord, newContainerId } from './records.js';
@@ -31,7 +31,8 @@ async function baseImage(store: Store, image: string, opts: FromOptions): Promis
   } catch (err) {
     // "newer" keeps using what is here when the registry cannot be asked
     if (policy === 'newer' && local) return local;
-    throw err;
+    if (local || !(err instanceof Error)) throw err;
+    throw new HodError((err as HodError).code ?? 'EPULL', `image "${image}" not found in the store, and pulling it failed: ${err.message}`, { cause: err });
   }
 }
 
