@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// Push and pull benchmark against Debian's distribution registry on 127.0.0.1: hod vs buildah (and skopeo
+// copy oci: -> docker:// for push), W1 and W2 images, cold (an empty registry or store) and warm (every blob
+// already there). Each tool gets its own registry so no tool finds another's blobs.
+//   node bench/registry.mjs [--runs N] [--only w1,w2]
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median, parseArgs, timeIt } from './common.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const HOD = path.join(here, '..', 'bin', 'hod');
+const GEN = path.join(here, '..', '..', 'shared', 'bench', 'gen-workloads.js');
+const args = parseArgs(process.argv.slice(2), { runs: '3', only: 'w1,w2', work: '/var/tmp/hod-bench-registry' });
+const runs = Number(args.runs);
+fs.mkdirSync(args.work, { recursive: true });
+
+const sh = (cmd, argv) => execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const hod = (root, argv) => sh(HOD, ['--root', root, ...argv]);
+const buildah = (root, argv) => sh('buildah', ['--root', root, '--runroot', `${root}-run`, '--storage-driver', 'overlay', ...argv]);
+
+function workload(kind) {
+  const dir = path.join('/var/tmp/hod-bench', kind === 'w1' ? 'w1' : 'w2');
+  if (!fs.existsSync(path.join(dir, '.done'))) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    execFileSync('node', [GEN, kind === 'w1' ? 'tree' : 'large', dir], { stdio: 'inherit' });
+    fs.writeFileSync(path.join(dir, '.done'), '');
+  }
+  return dir;
+}
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function registry() {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(args.work, 'reg-'));
+  fs.writeFileSync(path.join(dir, 'config.yml'), `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${dir}/data } }\nhttp: { addr: 127.0.0.1:${port} }\n`);
+  const proc = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore' });
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return { host: `127.0.0.1:${port}`, stop: () => { proc.kill(); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/** The workload committed as bench:<kind> in a hod store and a buildah store, and as an OCI layout for skopeo. */
+function images(kind) {
+  const src = workload(kind);
+  const roots = { hod: path.join(args.work, `hod-${kind}`), buildah: path.join(args.work, `buildah-${kind}`), layout: path.join(args.work, `layout-${kind}`) };
+  if (!fs.existsSync(path.join(roots.hod, '.done'))) {
+    for (const r of Object.values(roots)) fs.rmSync(r, { recursive: true, force: true });
+    const c = hod(roots.hod, ['from', 'scratch']);
+    execFileSync('cp', ['-a', `${src}/.`, hod(roots.hod, ['mount', c])]);
+    hod(roots.hod, ['commit', '--rm', c, `bench:${kind}`]);
+    const b = buildah(roots.buildah, ['from', 'scratch']);
+    execFileSync('cp', ['-a', `${src}/.`, buildah(roots.buildah, ['mount', b])]);
+    buildah(roots.buildah, ['commit', '--rm', b, `bench:${kind}`]);
+    hod(roots.hod, ['push', '-q', `bench:${kind}`, `oci:${roots.layout}:bench`]);
+    fs.writeFileSync(path.join(roots.hod, '.done'), '');
+  }
+  return roots;
+}
+
+const rows = [];
+for (const kind of args.only.split(',')) {
+  const roots = images(kind);
+  const t = { hodCold: [], buildahCold: [], skopeoCold: [], hodWarm: [], buildahWarm: [], hodPull: [], buildahPull: [] };
+  for (let i = 0; i < runs; i++) {
+    const regs = { hod: await registry(), buildah: await registry(), skopeo: await registry() };
+    try {
+      const order = i % 2 ? ['buildah', 'skopeo', 'hod'] : ['hod', 'buildah', 'skopeo'];
+      for (const tool of order) {
+        const dest = `${regs[tool].host}/bench/${kind}:1`;
+        if (tool === 'hod') t.hodCold.push(timeIt(() => hod(roots.hod, ['push', '-q', '--tls-verify=false', `bench:${kind}`, `docker://${dest}`])));
+        if (tool === 'buildah') t.buildahCold.push(timeIt(() => buildah(roots.buildah, ['push', '-q', '--tls-verify=false', `bench:${kind}`, `docker://${dest}`])));
+        if (tool === 'skopeo') t.skopeoCold.push(timeIt(() => sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${roots.layout}:bench`, `docker://${dest}`])));
+      }
+      t.hodWarm.push(timeIt(() => hod(roots.hod, ['push', '-q', '--tls-verify=false', `bench:${kind}`, `docker://${regs.hod.host}/bench/${kind}:1`])));
+      t.buildahWarm.push(timeIt(() => buildah(roots.buildah, ['push', '-q', '--tls-verify=false', `bench:${kind}`, `docker://${regs.buildah.host}/bench/${kind}:1`])));
+      for (const tool of order.filter((x) => x !== 'skopeo')) {
+        const root = path.join(args.work, `pull-${tool}`);
+        fs.rmSync(root, { recursive: true, force: true });
+        fs.rmSync(`${root}-run`, { recursive: true, force: true });
+        execFileSync('sync');
+        const ref = `${regs[tool].host}/bench/${kind}:1`;
+        if (tool === 'hod') t.hodPull.push(timeIt(() => hod(root, ['pull', '-q', '--tls-verify=false', ref])));
+        else t.buildahPull.push(timeIt(() => buildah(root, ['pull', '-q', '--tls-verify=false', ref])));
+        if (tool === 'hod') fs.rmSync(root, { recursive: true, force: true });
+        else sh('bash', ['-c', `buildah --root ${root} --runroot ${root}-run rmi -a -f >/dev/null 2>&1; rm -rf ${root} ${root}-run`]);
+      }
+    } finally {
+      for (const r of Object.values(regs)) r.stop();
+    }
+  }
+  const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
+  console.error(kind, JSON.stringify(Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.map((x) => x.toFixed(2))]))));
+  rows.push([`${kind} push cold`, m.hodCold, m.buildahCold, m.hodCold / m.buildahCold, '<= 0.3', m.hodCold / m.skopeoCold, '<= 1.1 x skopeo']);
+  rows.push([`${kind} push warm`, m.hodWarm, m.buildahWarm, m.hodWarm / m.buildahWarm, '', undefined, '']);
+  rows.push([`${kind} pull cold`, m.hodPull, m.buildahPull, m.hodPull / m.buildahPull, '<= 0.4', undefined, '']);
+}
+
+console.log('case             hod (s)  buildah (s)  hod/buildah  target   hod/skopeo');
+for (const [name, h, b, ratio, target, sk, skTarget] of rows) {
+  console.log(`${name.padEnd(15)} ${h.toFixed(2).padStart(8)}  ${b.toFixed(2).padStart(11)}  ${ratio.toFixed(2).padStart(11)}  ${target.padEnd(7)}  ${sk === undefined ? '' : `${sk.toFixed(2)} ${skTarget}`}`);
+}
