@@ -74,6 +74,7 @@ function images(kind) {
 }
 
 const rows = [];
+const pullRoots = [];
 for (const kind of args.only.split(',')) {
   const roots = images(kind);
   const t = { hodCold: [], buildahCold: [], skopeoCold: [], hodWarm: [], buildahWarm: [], hodPull: [], buildahPull: [] };
@@ -90,15 +91,14 @@ for (const kind of args.only.split(',')) {
       t.hodWarm.push(timeIt(() => hod(roots.hod, ['push', '-q', '--tls-verify=false', `bench:${kind}`, `docker://${regs.hod.host}/bench/${kind}:1`])));
       t.buildahWarm.push(timeIt(() => buildah(roots.buildah, ['push', '-q', '--tls-verify=false', `bench:${kind}`, `docker://${regs.buildah.host}/bench/${kind}:1`])));
       for (const tool of order.filter((x) => x !== 'skopeo')) {
-        const root = path.join(args.work, `pull-${tool}`);
-        fs.rmSync(root, { recursive: true, force: true });
-        fs.rmSync(`${root}-run`, { recursive: true, force: true });
+        // a fresh root per run, deleted only at the end: creating files right after a large delete is up to
+        // 10x slower on this disk, which would measure the delete, not the pull
+        const root = path.join(args.work, `pull-${tool}-${kind}-${i}`);
+        pullRoots.push(root);
         execFileSync('sync');
         const ref = `${regs[tool].host}/bench/${kind}:1`;
         if (tool === 'hod') t.hodPull.push(timeIt(() => hod(root, ['pull', '-q', '--tls-verify=false', ref])));
         else t.buildahPull.push(timeIt(() => buildah(root, ['pull', '-q', '--tls-verify=false', ref])));
-        if (tool === 'hod') fs.rmSync(root, { recursive: true, force: true });
-        else sh('bash', ['-c', `buildah --root ${root} --runroot ${root}-run rmi -a -f >/dev/null 2>&1; rm -rf ${root} ${root}-run`]);
       }
     } finally {
       for (const r of Object.values(regs)) r.stop();
@@ -110,6 +110,8 @@ for (const kind of args.only.split(',')) {
   rows.push([`${kind} push warm`, m.hodWarm, m.buildahWarm, m.hodWarm / m.buildahWarm, '', undefined, '']);
   rows.push([`${kind} pull cold`, m.hodPull, m.buildahPull, m.hodPull / m.buildahPull, '<= 0.4', undefined, '']);
 }
+
+for (const root of pullRoots) sh('bash', ['-c', `buildah --root ${root} --runroot ${root}-run rmi -a -f >/dev/null 2>&1; rm -rf ${root} ${root}-run`]);
 
 console.log('case             hod (s)  buildah (s)  hod/buildah  target   hod/skopeo');
 for (const [name, h, b, ratio, target, sk, skTarget] of rows) {

@@ -3,11 +3,12 @@ import { HodError } from '../errors.js';
 import type { ImageDestination, ImageSource, TransportName } from '../image/transport.js';
 import type { ClientOptions } from '../registry/client.js';
 import { DockerDestination, DockerSource, parseDockerName } from '../registry/docker-transport.js';
+import { DirDestination, DirSource } from './dir.js';
 import { OciLayoutDestination, OciLayoutSource } from './oci-layout.js';
 import { splitPathRef } from './transport-name.js';
 
 function notYet(t: TransportName): never {
-  throw new HodError('EUSAGE', `the ${t.transport}: transport is not implemented in hod yet (docker:// and oci: are)`);
+  throw new HodError('EUSAGE', `the ${t.transport}: transport is not implemented in hod yet (docker://, oci: and dir: are)`);
 }
 
 export function openSource(t: TransportName, opts: ClientOptions): ImageSource {
@@ -18,6 +19,8 @@ export function openSource(t: TransportName, opts: ClientOptions): ImageSource {
       const { path, ref } = splitPathRef(t.rest);
       return new OciLayoutSource(path, ref);
     }
+    case 'dir':
+      return new DirSource(t.rest);
     default:
       return notYet(t);
   }
@@ -31,6 +34,8 @@ export function openDestination(t: TransportName, opts: ClientOptions & { mountF
       const { path, ref } = splitPathRef(t.rest);
       return new OciLayoutDestination(path, ref);
     }
+    case 'dir':
+      return new DirDestination(t.rest);
     default:
       return notYet(t);
   }

@@ -2,7 +2,7 @@
  * `hod pull`: an image from a registry (a name without a transport is a docker:// reference, short names
  * on docker.io) or from a file transport into the store, under its reference as the name.
  */
-import { formatReference, normalizeDocker } from '../image/reference.js';
+import { formatReference, normalizeDocker, normalizeLocal } from '../image/reference.js';
 import type { TransportName } from '../image/transport.js';
 import type { Platform } from '../image/types.js';
 import type { ClientOptions } from '../registry/client.js';
@@ -22,8 +22,9 @@ export interface PullOptions extends ClientOptions {
 export function pullTarget(name: string): { t: TransportName; localName?: string } {
   const t = parseTransportName(name) ?? { transport: 'docker', rest: name };
   if (t.transport === 'docker') return { t, localName: formatReference(normalizeDocker(t.rest)) };
-  const ref = splitPathRef(t.rest).ref;
-  return { t, localName: ref ? formatReference(normalizeDocker(ref)) : undefined };
+  // a layout's or archive's ref is a local name, as a committed image's is (localhost/REF)
+  const ref = t.transport === 'dir' ? undefined : splitPathRef(t.rest).ref;
+  return { t, localName: ref ? formatReference(normalizeLocal(ref)) : undefined };
 }
 
 export async function pull(store: Store, name: string, opts: PullOptions = {}): Promise<{ id: string; name?: string }> {
