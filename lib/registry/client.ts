@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { Readable } from 'node:stream';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { httpAgent, httpRequest as request, type Response } from './http.js';
 import { HodError } from '../errors.js';
 import type { Descriptor } from '../image/types.js';
 import { parseChallenges, type Challenge } from './challenge.js';
@@ -46,7 +47,6 @@ const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.v1+json',
 ].join(', ');
 
-type Response = Dispatcher.ResponseData;
 interface Req {
   method: Dispatcher.HttpMethod;
   path: string;
@@ -69,7 +69,7 @@ export class RegistryClient {
   constructor(readonly host: string, private readonly opts: ClientOptions = {}) {
     this.retry = opts.retry ?? 3;
     this.retryDelay = opts.retryDelay ?? 500;
-    this.dispatcher = new Agent({ connect: tlsOptions(host, opts) }).compose(interceptors.redirect({ maxRedirections: 10 }));
+    this.dispatcher = httpAgent(tlsOptions(host, opts));
   }
 
   async close(): Promise<void> {
@@ -82,12 +82,12 @@ export class RegistryClient {
     const https = `https://${this.host}`;
     let res: Response;
     try {
-      res = await request(`${https}/v2/`, { dispatcher: this.dispatcher });
+      res = await request(this.dispatcher, `${https}/v2/`);
       this.base = https;
     } catch (err) {
       if (this.opts.tlsVerify !== false) throw connectError(this.host, err);
       try {
-        res = await request(`http://${this.host}/v2/`, { dispatcher: this.dispatcher });
+        res = await request(this.dispatcher, `http://${this.host}/v2/`);
         this.base = `http://${this.host}`;
       } catch (err2) {
         throw connectError(this.host, err2);
@@ -105,11 +105,10 @@ export class RegistryClient {
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
-        res = await request(this.url(req.path), {
+        res = await request(this.dispatcher, this.url(req.path), {
           method: req.method,
           headers: { ...req.headers, ...(await this.authorization(req.scope)) },
           body: req.body,
-          dispatcher: this.dispatcher,
         });
       } catch (err) {
         if (replayable && attempt < this.retry && TRANSIENT.has((err as NodeJS.ErrnoException).code ?? '')) {
@@ -146,7 +145,7 @@ export class RegistryClient {
       await this.fetchToken(ch, undefined);
       return;
     }
-    const res = await request(`${this.base}/v2/`, { dispatcher: this.dispatcher, headers: await this.authorization(undefined) });
+    const res = await request(this.dispatcher, `${this.base}/v2/`, { headers: await this.authorization(undefined) });
     await res.body.dump();
     if (res.statusCode === 401) throw new RegistryError(`${this.host}: authentication failed: invalid username/password`, 401);
     if (res.statusCode !== 200) throw new RegistryError(`${this.host}: GET /v2/ answered ${res.statusCode}`, res.statusCode);
@@ -253,7 +252,7 @@ export class RegistryClient {
     const loc = res.headers.location;
     if (!loc) return;
     try {
-      const del = await request(this.url(String(loc)), { method: 'DELETE', dispatcher: this.dispatcher, headers: await this.authorization(undefined) });
+      const del = await request(this.dispatcher, this.url(String(loc)), { method: 'DELETE', headers: await this.authorization(undefined) });
       await del.body.dump();
     } catch {
       // an abandoned upload session expires by itself
@@ -300,10 +299,10 @@ export class RegistryClient {
     if (creds && 'identityToken' in creds) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'hod', service: ch.params.service ?? '' });
       if (scope) form.set('scope', scope);
-      res = await request(realm, { method: 'POST', body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, dispatcher: this.dispatcher });
+      res = await request(this.dispatcher, realm, { method: 'POST', body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     } else {
       const headers: Record<string, string> = creds ? { authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` } : {};
-      res = await request(url, { headers, dispatcher: this.dispatcher });
+      res = await request(this.dispatcher, url, { headers });
     }
     if (res.statusCode === 401 || res.statusCode === 403) {
       await res.body.dump();
