@@ -31,6 +31,11 @@ export interface ImageSource {
 
 export interface ImageDestination {
   readonly description: string;
+  /**
+   * Whether the destination already holds this exact manifest under the name being written: then nothing
+   * needs copying (a registry HEAD on the tag). Optional; without it every blob is checked.
+   */
+  hasManifest?(digest: string): Promise<boolean>;
   /** Whether the blob is already there, so it is not sent again (a registry HEAD, a file's existence). */
   hasBlob(desc: Descriptor): Promise<boolean>;
   /**

@@ -109,12 +109,16 @@ export async function copyImage(src: ImageSource, dst: ImageDestination, opts: C
     const raw = await imageManifest(src, opts);
     const original = JSON.parse(raw.bytes.toString()) as Manifest;
     if (!original.config || !Array.isArray(original.layers)) throw new HodError('EMANIFEST', `${src.description}: not an image manifest`);
-    const blobs = [original.config, ...original.layers];
-    await pool(blobs, opts.jobs ?? 3, (d) => copyBlob(src, dst, d, opts));
     const out = convertManifest(raw, original, opts.format);
+    const result = { manifestDigest: digestOf(out.raw.bytes), configDigest: original.config.digest, manifest: out.manifest, mediaType: out.raw.mediaType };
+    if (await dst.hasManifest?.(result.manifestDigest)) {
+      for (const d of [original.config, ...original.layers]) opts.progress?.({ kind: 'skip', desc: d });
+      return result;
+    }
+    await pool([original.config, ...original.layers], opts.jobs ?? 3, (d) => copyBlob(src, dst, d, opts));
     await dst.putManifest(out.raw);
     await dst.commit();
-    return { manifestDigest: digestOf(out.raw.bytes), configDigest: original.config.digest, manifest: out.manifest, mediaType: out.raw.mediaType };
+    return result;
   } finally {
     await Promise.allSettled([src.close(), dst.close()]);
   }

@@ -162,6 +162,14 @@ export class RegistryClient {
     return { bytes, mediaType, digest: typeof digest === 'string' ? digest : undefined };
   }
 
+  /** The digest of the manifest a tag points at (HEAD), or undefined when there is none. */
+  async manifestDigest(repo: string, ref: string): Promise<string | undefined> {
+    const res = await this.send({ method: 'HEAD', path: `/v2/${repo}/manifests/${ref}`, headers: { accept: MANIFEST_ACCEPT }, scope: pushScope(repo) }, [200, 404]);
+    await res.body.dump();
+    const d = res.headers['docker-content-digest'];
+    return res.statusCode === 200 && typeof d === 'string' ? d : undefined;
+  }
+
   async putManifest(repo: string, ref: string, bytes: Buffer, mediaType: string): Promise<void> {
     const res = await this.send({ method: 'PUT', path: `/v2/${repo}/manifests/${ref}`, headers: { 'content-type': mediaType }, body: bytes, scope: pushScope(repo) }, [201, 200, 202]);
     await res.body.dump();

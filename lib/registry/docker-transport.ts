@@ -4,6 +4,7 @@ import { HodError } from '../errors.js';
 import { normalizeDocker, formatReference, type Reference } from '../image/reference.js';
 import type { ImageDestination, ImageSource, RawManifest } from '../image/transport.js';
 import type { Descriptor } from '../image/types.js';
+import { digestOf } from '../pull/copy-image.js';
 import { getCredentials } from './auth-file.js';
 import { RegistryClient, type ClientOptions } from './client.js';
 
@@ -58,6 +59,12 @@ export class DockerDestination implements ImageDestination {
     this.mountFrom = opts.mountFrom ?? [];
   }
 
+  async hasManifest(digest: string): Promise<boolean> {
+    const present = await this.client.manifestDigest(this.ref.path, this.ref.tag ?? 'latest');
+    if (present === digest) this.digest = digest;
+    return present === digest;
+  }
+
   async hasBlob(desc: Descriptor): Promise<boolean> {
     return this.client.hasBlob(this.ref.path, desc.digest, true);
   }
@@ -67,7 +74,6 @@ export class DockerDestination implements ImageDestination {
   }
 
   async putManifest(raw: RawManifest, opts: { child?: boolean } = {}): Promise<void> {
-    const { digestOf } = await import('../pull/copy-image.js');
     const digest = digestOf(raw.bytes);
     await this.client.putManifest(this.ref.path, opts.child ? digest : this.ref.tag ?? 'latest', raw.bytes, raw.mediaType);
     if (!opts.child) this.digest = digest;

@@ -70,7 +70,7 @@ describe('push and pull (a real distribution registry on 127.0.0.1)', function (
     expect(treeOfImage(b.root, `${reg.host}/team/app:1`)).to.deep.equal(expected);
   });
 
-  it('pulls what skopeo pushed, and skips blobs the registry already has on a second push', function () {
+  it('pulls what skopeo pushed, and skips blobs the registry already has on a second push', async function () {
     hodOk(a.root, ['push', NO_TLS, 'app:1', `oci:${work}/out:v1`]);
     sh(`skopeo copy -q --dest-tls-verify=false oci:${work}/out:v1 docker://${reg.host}/other/app:v1`);
     hodOk(b.root, ['pull', NO_TLS, '-q', `docker://${reg.host}/other/app:v1`]);
@@ -79,6 +79,18 @@ describe('push and pull (a real distribution registry on 127.0.0.1)', function (
     expect(again.status, again.stderr).to.equal(0);
     expect(again.stderr).to.match(/skipped: already exists/);
     expect(again.stderr).not.to.match(/Copying blob [0-9a-f]{12} done/);
+    // the tag already holds this manifest: no blob is even asked about
+    const reqs = await (async () => {
+      const proxy = await startProxy(reg.host, {});
+      try {
+        const r = await hodAsync(a.root, ['push', NO_TLS, 'app:1', `docker://${proxy.host}/other/app:v1`]);
+        expect(r.status, r.stderr).to.equal(0);
+        return proxy.requests;
+      } finally {
+        await proxy.stop();
+      }
+    })();
+    expect(reqs.filter((l) => l.includes('/blobs/')), reqs.join('\n')).to.deep.equal([]);
   });
 
   it('makes a container from a registry image, pulling it when missing (--pull never refuses)', function () {
