@@ -17,7 +17,7 @@ export const spec: VerbSpec = {
     pull: { type: 'string', arg: 'missing|always|never|newer', desc: 'when to pull IMAGE first (default missing)' },
     platform: { type: 'string', arg: 'os/arch[/variant]', desc: 'the image to pick from a manifest list when pulling' },
   },
-  more: 'IMAGE may be a registry reference, pulled when missing, or TRANSPORT:NAME (docker://, oci:).',
+  more: 'IMAGE may be a registry reference, pulled when missing, or TRANSPORT:NAME (docker://, oci:, oci-archive:, docker-archive:, dir:).',
 };
 
 const POLICIES = ['missing', 'always', 'never', 'newer'];

@@ -6,7 +6,7 @@ import { clientOptions, progressLines, REGISTRY_FLAGS } from './registry-flags.j
 
 export const spec: VerbSpec = {
   usage: '[flags] IMAGE',
-  desc: 'Pull an image into the store and print its id. IMAGE is a registry reference (docker.io when no registry is named) or TRANSPORT:NAME (docker://, oci:).',
+  desc: 'Pull an image into the store and print its id. IMAGE is a registry reference (docker.io when no registry is named) or TRANSPORT:NAME (docker://, oci:, oci-archive:, docker-archive:, dir:).',
   flags: {
     ...REGISTRY_FLAGS,
     platform: { type: 'string', arg: 'os/arch[/variant]', desc: 'the image to pick from a manifest list (default the host\'s)' },

@@ -13,7 +13,7 @@ export const spec: VerbSpec = {
     digestfile: { type: 'string', arg: 'file', desc: 'write the pushed manifest\'s digest to this file' },
     jobs: { type: 'string', arg: 'n', desc: 'blobs uploaded at once (default 3)' },
   },
-  more: 'Examples:\n  hod push app:1 docker://registry.example.com/team/app:1\n  hod push --tls-verify=false app:1 127.0.0.1:5000/app:1\n  hod push app:1 oci:/srv/layouts/app:1',
+  more: 'Examples:\n  hod push app:1 docker://registry.example.com/team/app:1\n  hod push --tls-verify=false app:1 127.0.0.1:5000/app:1\n  hod push app:1 oci:/srv/layouts/app:1\n  hod push app:1 docker-archive:/tmp/app.tar:app:1',
 };
 
 export async function run(ctx: Context): Promise<void> {

@@ -1,28 +1,26 @@
-/** Open an image name with or without a transport prefix as a source or a destination. */
-import { HodError } from '../errors.js';
+/** Open an image name with a transport prefix as a source or a destination. */
 import type { ImageDestination, ImageSource, TransportName } from '../image/transport.js';
 import type { ClientOptions } from '../registry/client.js';
 import { DockerDestination, DockerSource, parseDockerName } from '../registry/docker-transport.js';
-import { DirDestination, DirSource } from './dir.js';
-import { OciLayoutDestination, OciLayoutSource } from './oci-layout.js';
-import { splitPathRef } from './transport-name.js';
-
-function notYet(t: TransportName): never {
-  throw new HodError('EUSAGE', `the ${t.transport}: transport is not implemented in hod yet (docker://, oci: and dir: are)`);
-}
+import { openDirDestination, openDirSource } from './dir.js';
+import { openDockerArchiveDestination, openDockerArchiveSource } from './docker-archive.js';
+import { openOciArchiveDestination, openOciArchiveSource } from './oci-archive.js';
+import { openOciLayoutDestination, openOciLayoutSource } from './oci-layout.js';
 
 export function openSource(t: TransportName, opts: ClientOptions): ImageSource {
   switch (t.transport) {
     case 'docker':
       return new DockerSource(parseDockerName(t.rest), opts);
-    case 'oci': {
-      const { path, ref } = splitPathRef(t.rest);
-      return new OciLayoutSource(path, ref);
-    }
+    case 'oci':
+      return openOciLayoutSource(t);
+    case 'oci-archive':
+      return openOciArchiveSource(t);
+    case 'docker-archive':
+      return openDockerArchiveSource(t);
     case 'dir':
-      return new DirSource(t.rest);
+      return openDirSource(t);
     default:
-      return notYet(t);
+      throw new Error(`no source for transport ${String(t.transport)}`);
   }
 }
 
@@ -30,13 +28,15 @@ export function openDestination(t: TransportName, opts: ClientOptions & { mountF
   switch (t.transport) {
     case 'docker':
       return new DockerDestination(parseDockerName(t.rest), opts);
-    case 'oci': {
-      const { path, ref } = splitPathRef(t.rest);
-      return new OciLayoutDestination(path, ref);
-    }
+    case 'oci':
+      return openOciLayoutDestination(t);
+    case 'oci-archive':
+      return openOciArchiveDestination(t);
+    case 'docker-archive':
+      return openDockerArchiveDestination(t);
     case 'dir':
-      return new DirDestination(t.rest);
+      return openDirDestination(t);
     default:
-      return notYet(t);
+      throw new Error(`no destination for transport ${String(t.transport)}`);
   }
 }

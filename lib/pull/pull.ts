@@ -10,7 +10,7 @@ import type { Store } from '../store/store.js';
 import { copyImage, type ProgressEvent } from './copy-image.js';
 import { openSource } from './open.js';
 import { StoreDestination } from './store-destination.js';
-import { parseTransportName, splitPathRef } from './transport-name.js';
+import { parseDockerArchiveName, parseLayoutName, parseTransportName } from './transport-name.js';
 
 export interface PullOptions extends ClientOptions {
   platform?: Partial<Platform>;
@@ -18,13 +18,27 @@ export interface PullOptions extends ClientOptions {
   progress?: (e: ProgressEvent) => void;
 }
 
-/** The transport and the name the pulled image gets in the store (none for an unnamed oci: image). */
+/**
+ * The transport and the name the pulled image gets in the store: a registry reference as it is; a
+ * docker-archive's tag as docker save wrote it; a layout's or archive's ref as a local name (localhost/REF);
+ * none for `dir:` or an image picked by position.
+ */
 export function pullTarget(name: string): { t: TransportName; localName?: string } {
   const t = parseTransportName(name) ?? { transport: 'docker', rest: name };
   if (t.transport === 'docker') return { t, localName: formatReference(normalizeDocker(t.rest)) };
-  // a layout's or archive's ref is a local name, as a committed image's is (localhost/REF)
-  const ref = t.transport === 'dir' ? undefined : splitPathRef(t.rest).ref;
-  return { t, localName: ref ? formatReference(normalizeLocal(ref)) : undefined };
+  if (t.transport === 'docker-archive') return { t, localName: parseDockerArchiveName(t).ref };
+  if (t.transport === 'dir') return { t };
+  const ref = parseLayoutName(t).ref;
+  return { t, localName: ref ? localNameOf(ref) : undefined };
+}
+
+/** An OCI ref may hold what an image name cannot ("v1+build", "Latest"): then the image stays unnamed. */
+function localNameOf(ref: string): string | undefined {
+  try {
+    return formatReference(normalizeLocal(ref));
+  } catch {
+    return undefined;
+  }
 }
 
 export async function pull(store: Store, name: string, opts: PullOptions = {}): Promise<{ id: string; name?: string }> {

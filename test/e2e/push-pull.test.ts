@@ -200,6 +200,6 @@ describe('push and pull (a real distribution registry on 127.0.0.1)', function (
       await proxy.stop();
     }
     const daemon = hod(b.root, ['pull', 'docker-daemon:app:1']);
-    expect(daemon.stderr).to.contain('docker-daemon transport is not supported');
+    expect(daemon.stderr).to.contain('docker-daemon: transport is not supported');
   });
 });

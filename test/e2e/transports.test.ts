@@ -58,6 +58,24 @@ describe('file transports: oci: and dir:, with skopeo and umoci as the peers', f
     }
   });
 
+  it('pushes to and pulls from oci-archive: and docker-archive: files that skopeo reads (RepoTags as skopeo writes them)', function () {
+    hodOk(a.root, ['push', 'app:1', `oci-archive:${work}/a.tar:v1`]);
+    hodOk(a.root, ['push', 'app:1', `docker-archive:${work}/d.tar:app:1`]);
+    expect(JSON.parse(sh(`skopeo inspect oci-archive:${work}/a.tar:v1`)).Layers).to.have.length(2);
+    expect(JSON.parse(sh(`skopeo inspect docker-archive:${work}/d.tar`)).Layers).to.have.length(2);
+    expect(JSON.parse(sh(`tar -xOf ${work}/d.tar manifest.json`))[0].RepoTags).to.deep.equal(['docker.io/library/app:1']);
+    const b = tempRoot();
+    try {
+      hodOk(b.root, ['pull', '-q', `oci-archive:${work}/a.tar:v1`]);
+      hodOk(b.root, ['pull', '-q', `docker-archive:${work}/d.tar:app:1`]);
+      const want = treeOfImage(a.root, 'app:1');
+      expect(treeOfImage(b.root, 'localhost/v1:latest')).to.deep.equal(want);
+      expect(treeOfImage(b.root, 'docker.io/library/app:1')).to.deep.equal(want);
+    } finally {
+      b.cleanup();
+    }
+  });
+
   it('refuses a tampered blob naming its digest, and a layout ref that is not there, listing those that are', function () {
     hodOk(a.root, ['push', 'app:1', `dir:${work}/d`]);
     const m = JSON.parse(fs.readFileSync(path.join(work, 'd', 'manifest.json'), 'utf8'));
