@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { HodError } from '../errors.js';
 import type { ImageDestination, ImageSource, RawManifest, TransportName } from '../image/transport.js';
 import type { Descriptor } from '../image/types.js';
-import { tmpName, writeFileAtomic } from '../store/atomic.js';
+import { tmpName, writeFileAtomic, fileWriteStream } from '../store/atomic.js';
 import { digestOf, verifier } from './copy-image.js';
 import { manifestMediaType } from './oci-layout.js';
 import { parseDirName } from './transport-name.js';
@@ -91,7 +91,7 @@ export class DirDestination implements ImageDestination {
     const dir = this.stagingDir();
     const tmp = tmpName(dir, '.blob');
     try {
-      await pipeline(data, verifier(desc, this.description), fs.createWriteStream(tmp, { mode: 0o644 }));
+      await pipeline(data, verifier(desc, this.description), fileWriteStream(tmp));
       fs.renameSync(tmp, path.join(dir, hexOf(desc.digest, this.description)));
     } catch (err) {
       fs.rmSync(tmp, { force: true });

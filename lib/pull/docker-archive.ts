@@ -16,7 +16,7 @@ import { formatReference, normalizeDocker } from '../image/reference.js';
 import type { ImageDestination, ImageSource, RawManifest, TransportName } from '../image/transport.js';
 import { MediaType, type Descriptor, type ImageConfig, type Manifest } from '../image/types.js';
 import type { TarEntry } from '../commit/tar-writer.js';
-import { tmpName } from '../store/atomic.js';
+import { tmpName, fileWriteStream } from '../store/atomic.js';
 import { digestOf, verifier } from './copy-image.js';
 import { legacyLayers, repositoriesFile } from './docker-legacy.js';
 import { TarFile, compressionOf, decompressed, gunzipped, writeTarFile, type TarMember } from './tar-file.js';
@@ -190,7 +190,7 @@ export class DockerArchiveDestination implements ImageDestination {
     });
     try {
       const check = verifier(desc, this.description);
-      const out = fs.createWriteStream(tmp, { mode: 0o644 });
+      const out = fileWriteStream(tmp);
       if (isConfig) await pipeline(data, check, measure, out);
       else await pipeline(data, check, decompressed(`${this.description}: layer ${desc.digest}`), measure, out);
       const stored = `sha256:${hash.digest('hex')}`;

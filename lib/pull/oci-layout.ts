@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { HodError } from '../errors.js';
 import type { ImageDestination, ImageSource, RawManifest, TransportName } from '../image/transport.js';
 import { MediaType, type Descriptor, type Index } from '../image/types.js';
-import { tmpName, writeFileAtomic } from '../store/atomic.js';
+import { tmpName, writeFileAtomic, fileWriteStream } from '../store/atomic.js';
 import { REF_NAME } from '../store/images.js';
 import { digestOf, verifier } from './copy-image.js';
 import { parseLayoutName, selectorSuffix, type ImageSelector } from './transport-name.js';
@@ -174,7 +174,7 @@ export class OciLayoutDestination implements ImageDestination {
   async putBlob(desc: Descriptor, data: Readable): Promise<void> {
     const { final, tmp } = this.stagePath(desc.digest);
     try {
-      await pipeline(data, verifier(desc, this.description), fs.createWriteStream(tmp, { mode: 0o644 }));
+      await pipeline(data, verifier(desc, this.description), fileWriteStream(tmp));
       const fd = fs.openSync(tmp, 'r');
       try {
         fs.fsyncSync(fd);

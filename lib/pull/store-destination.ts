@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { ImageDestination, RawManifest } from '../image/transport.js';
 import type { Descriptor, ImageConfig, Manifest } from '../image/types.js';
-import { tmpName } from '../store/atomic.js';
+import { tmpName, fileWriteStream } from '../store/atomic.js';
 import { ensureLayerDir } from '../store/layers.js';
 import type { Store } from '../store/store.js';
 import { verifier } from './copy-image.js';
@@ -31,7 +31,7 @@ export class StoreDestination implements ImageDestination {
   async putBlob(desc: Descriptor, data: Readable): Promise<void> {
     const staged = tmpName(this.store.paths.tmp, 'pull-blob');
     try {
-      await pipeline(data, verifier(desc, this.description), fs.createWriteStream(staged, { mode: 0o644 }));
+      await pipeline(data, verifier(desc, this.description), fileWriteStream(staged));
       this.pin(desc.digest);
       this.store.blobs.adopt(staged, desc.digest);
     } catch (err) {

@@ -12,7 +12,7 @@ import { Readable, pipeline as pipe } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HodError, HostileArchiveError, NotFoundError } from '../errors.js';
 import { tarChunks, type TarEntry } from '../commit/tar-writer.js';
-import { tmpName } from '../store/atomic.js';
+import { tmpName, fileWriteStream } from '../store/atomic.js';
 
 export interface TarMember {
   name: string;
@@ -197,7 +197,7 @@ export class TarFile {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-archive-'));
     const plain = path.join(dir, 'archive.tar');
     try {
-      await pipeline(fs.createReadStream(file), decompressed(`the archive ${file}`), fs.createWriteStream(plain));
+      await pipeline(fs.createReadStream(file), decompressed(`the archive ${file}`), fileWriteStream(plain));
       return new TarFile(plain, scan(plain), dir);
     } catch (err) {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -238,7 +238,7 @@ export class TarFile {
 export async function writeTarFile(target: string, entries: Iterable<TarEntry>): Promise<void> {
   const tmp = tmpName(path.dirname(target), `.${path.basename(target)}.hod`);
   try {
-    await pipeline(Readable.from(tarChunks(entries)), fs.createWriteStream(tmp, { mode: 0o644 }));
+    await pipeline(Readable.from(tarChunks(entries)), fileWriteStream(tmp));
     const fd = fs.openSync(tmp, 'r');
     try {
       fs.fsyncSync(fd);

@@ -49,3 +49,11 @@ export function readJsonIfExists<T>(file: string): T | undefined {
     throw err;
   }
 }
+
+/**
+ * A write stream on a file opened here, synchronously: fs.createWriteStream opens later, so a pipeline that
+ * fails at once can settle before the file exists, and the cleanup that follows misses a file that then appears.
+ */
+export function fileWriteStream(file: string, mode = 0o644): fs.WriteStream {
+  return fs.createWriteStream(file, { fd: fs.openSync(file, 'w', mode) });
+}
