@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -12,6 +13,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 export interface Registry {
   host: string;
   dir: string;
+  /** With `tls`: the CA certificate that signed the registry's. */
+  caFile?: string;
   /** Where the registry keeps blob bytes, to corrupt them on purpose. */
   blobFile(digest: string): string;
   stop(): Promise<void>;
@@ -28,8 +31,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** `users` turns on htpasswd Basic authentication (bcrypt entries made with htpasswd -B). */
-export async function startRegistry(opts: { users?: Record<string, string> } = {}): Promise<Registry> {
+/**
+ * `users` turns on htpasswd Basic authentication (bcrypt entries made with htpasswd -B); `tls` serves HTTPS
+ * with a server certificate for 127.0.0.1 signed by a CA made here, whose certificate is `caFile`.
+ */
+export async function startRegistry(opts: { users?: Record<string, string>; tls?: boolean } = {}): Promise<Registry> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-registry-'));
   const port = await freePort();
   const config = path.join(dir, 'config.yml');
@@ -39,6 +45,13 @@ export async function startRegistry(opts: { users?: Record<string, string> } = {
     `storage: { filesystem: { rootdirectory: ${dir}/data }, delete: { enabled: true } }`,
     `http: { addr: 127.0.0.1:${port} }`,
   ];
+  if (opts.tls) {
+    const ssl = (cmd: string) => execFileSync('bash', ['-c', cmd], { cwd: dir, stdio: 'ignore' });
+    ssl('openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=hod-test-ca');
+    ssl('openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=127.0.0.1');
+    ssl('openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 2 -extfile <(printf "subjectAltName=IP:127.0.0.1")');
+    lines[lines.length - 1] = `http: { addr: 127.0.0.1:${port}, tls: { certificate: ${dir}/srv.crt, key: ${dir}/srv.key } }`;
+  }
   if (opts.users) {
     const entries = Object.entries(opts.users).map(([u, p]) => execFileSync('htpasswd', ['-Bbn', u, p], { encoding: 'utf8' }).trim());
     fs.writeFileSync(path.join(dir, 'htpasswd'), entries.join('\n') + '\n');
@@ -51,8 +64,17 @@ export async function startRegistry(opts: { users?: Record<string, string> } = {
   const host = `127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
-      const res = await fetch(`http://${host}/v2/`);
-      if (res.status === 200 || res.status === 401) break;
+      if (opts.tls) {
+        // any answer over TLS means it is up; the CA is not Node's, so only the handshake is checked here
+        const up = await new Promise<boolean>((resolve) => {
+          const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => { s.destroy(); resolve(true); });
+          s.on('error', () => resolve(false));
+        });
+        if (up) break;
+      } else {
+        const res = await fetch(`http://${host}/v2/`);
+        if (res.status === 200 || res.status === 401) break;
+      }
     } catch {
       // not listening yet
     }
@@ -62,6 +84,7 @@ export async function startRegistry(opts: { users?: Record<string, string> } = {
   return {
     host,
     dir,
+    caFile: opts.tls ? path.join(dir, 'ca.crt') : undefined,
     blobFile: (digest) => {
       const hex = digest.replace('sha256:', '');
       return path.join(dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
