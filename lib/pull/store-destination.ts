@@ -2,13 +2,18 @@
  * hod's store as an ImageDestination (pull, and copies between stores): blobs land verified through tmp/,
  * layers are unpacked into layers/<diff-id> before the image is named, so a later `from` extracts nothing.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { DigestMismatchError } from '../errors.js';
 import type { ImageDestination, RawManifest } from '../image/transport.js';
 import type { Descriptor, ImageConfig, Manifest } from '../image/types.js';
 import { tmpName, fileWriteStream } from '../store/atomic.js';
-import { ensureLayerDir } from '../store/layers.js';
+import { discardTree } from '../store/discard.js';
+import { adoptLayerDir, ensureLayerDir } from '../store/layers.js';
+import { unpackLayer } from '../store/unpack.js';
 import type { Store } from '../store/store.js';
 import { verifier } from './copy-image.js';
 
@@ -17,6 +22,8 @@ export class StoreDestination implements ImageDestination {
   private manifest: { desc: Descriptor; parsed: Manifest } | undefined;
   private unpin: (() => void) | undefined;
   private readonly landed: string[] = [];
+  /** Layers unpacked while they downloaded: blob digest -> staged directory and the diff id its bytes gave. */
+  private readonly unpacked = new Map<string, { dir: string; diffId: string }>();
   /** The image id (config digest hex) once committed. */
   id: string | undefined;
 
@@ -30,14 +37,49 @@ export class StoreDestination implements ImageDestination {
 
   async putBlob(desc: Descriptor, data: Readable): Promise<void> {
     const staged = tmpName(this.store.paths.tmp, 'pull-blob');
+    const compression = layerCompression(desc.mediaType);
+    const dir = compression ? tmpName(this.store.paths.tmp, 'layer') : undefined;
     try {
-      await pipeline(data, verifier(desc, this.description), fileWriteStream(staged));
+      const check = verifier(desc, this.description);
+      const toFile = pipeline(data, check, fileWriteStream(staged));
+      // a layer is also unpacked as it arrives, so the download and the extraction overlap
+      const unpacking = dir && compression ? this.unpackWhileDownloading(check, compression, dir) : undefined;
+      await Promise.all([toFile, unpacking]);
       this.pin(desc.digest);
       this.store.blobs.adopt(staged, desc.digest);
+      if (dir && unpacking) this.unpacked.set(desc.digest, { dir, diffId: (await unpacking)! });
     } catch (err) {
       fs.rmSync(staged, { force: true });
+      if (dir) discardTree(this.store.paths, dir);
       throw err;
     }
+  }
+
+  /** Unpack the verified bytes of a layer into `dir` (overlay form); resolves to the diff id they hash to. */
+  private async unpackWhileDownloading(check: Readable, compression: 'gzip' | 'none', dir: string): Promise<string> {
+    fs.mkdirSync(dir, { mode: 0o755 });
+    const plain = compression === 'gzip' ? zlib.createGunzip({ chunkSize: 1 << 20 }) : new PassThrough({ highWaterMark: 1 << 20 });
+    const hash = crypto.createHash('sha256');
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    // a second reader of the verified stream: the first failure on either side stops both
+    check.on('error', (e) => plain.destroy(e));
+    check.pipe(plain);
+    plain.on('error', (e) => tap.destroy(e));
+    plain.pipe(tap);
+    try {
+      await unpackLayer(tap, dir, { whiteouts: 'overlay' });
+      // what follows the tar's end blocks still belongs to the diff id
+      await pipeline(tap, async function* (src) { for await (const _ of src) { /* drain */ } });
+    } catch (err) {
+      check.destroy(err as Error);
+      throw err;
+    }
+    return `sha256:${hash.digest('hex')}`;
   }
 
   async putManifest(raw: RawManifest): Promise<void> {
@@ -54,13 +96,23 @@ export class StoreDestination implements ImageDestination {
     if (diffIds.length !== parsed.layers.length) {
       throw new Error(`${this.description}: the config lists ${diffIds.length} layers, the manifest ${parsed.layers.length}`);
     }
-    for (let i = 0; i < diffIds.length; i++) await ensureLayerDir(this.store, diffIds[i], parsed.layers[i].digest);
+    for (let i = 0; i < diffIds.length; i++) {
+      const u = this.unpacked.get(parsed.layers[i].digest);
+      if (!u) {
+        await ensureLayerDir(this.store, diffIds[i], parsed.layers[i].digest);
+        continue;
+      }
+      if (u.diffId !== diffIds[i]) throw new DigestMismatchError(`layer ${parsed.layers[i].digest} of ${this.description}`, diffIds[i], u.diffId);
+      adoptLayerDir(this.store, u.dir, diffIds[i]);
+      this.unpacked.delete(parsed.layers[i].digest);
+    }
     this.store.images.add(desc, this.names);
     this.id = parsed.config.digest.slice('sha256:'.length);
   }
 
   async close(): Promise<void> {
     this.unpin?.();
+    for (const u of this.unpacked.values()) discardTree(this.store.paths, u.dir);
   }
 
   /** Landed blobs stay pinned until the image names them, so a concurrent rmi's collection keeps them. */
@@ -69,5 +121,13 @@ export class StoreDestination implements ImageDestination {
     this.unpin?.();
     this.unpin = this.store.blobs.pin(this.landed);
   }
+}
+
+/** How a layer blob is compressed, when it is one this destination can unpack while it streams. */
+function layerCompression(mediaType: string): 'gzip' | 'none' | undefined {
+  if (!/layer|rootfs\.diff/.test(mediaType)) return undefined;
+  if (/gzip$/.test(mediaType)) return 'gzip';
+  if (/tar$/.test(mediaType)) return 'none';
+  return undefined; // zstd and foreign layers: unpacked from the stored blob at commit
 }
 

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,6 +72,30 @@ describe('file transports: oci: and dir:, with skopeo and umoci as the peers', f
       const want = treeOfImage(a.root, 'app:1');
       expect(treeOfImage(b.root, 'localhost/v1:latest')).to.deep.equal(want);
       expect(treeOfImage(b.root, 'docker.io/library/app:1')).to.deep.equal(want);
+    } finally {
+      b.cleanup();
+    }
+  });
+
+  it('refuses a layer whose content is not the diff id its config names, and names nothing', function () {
+    hodOk(a.root, ['push', 'app:1', `dir:${work}/d`]);
+    const dir = path.join(work, 'd');
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    const configFile = path.join(dir, m.config.digest.slice(7));
+    const config = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+    const claimed = config.rootfs.diff_ids[1] = `sha256:${'0'.repeat(64)}`;
+    const bytes = Buffer.from(JSON.stringify(config));
+    const digest = `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+    fs.writeFileSync(path.join(dir, digest.slice(7)), bytes);
+    m.config = { ...m.config, digest, size: bytes.length };
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
+    const b = tempRoot();
+    try {
+      const r = hod(b.root, ['pull', `dir:${dir}`]);
+      expect(r.status).to.equal(125);
+      expect(r.stderr).to.contain(`expected ${claimed}`);
+      expect(hodOk(b.root, ['images', '-q'])).to.equal('');
+      expect(fs.readdirSync(path.join(b.root, 'layers')).filter((n) => n === claimed.slice(7))).to.deep.equal([]);
     } finally {
       b.cleanup();
     }
