@@ -42,7 +42,7 @@ function isIndex(mediaType: string, bytes: Buffer): boolean {
 }
 
 /** Resolve an index to the manifest for the platform wanted; checks each manifest's digest when it is known. */
-async function imageManifest(src: ImageSource, opts: CopyOptions): Promise<RawManifest> {
+export async function imageManifest(src: ImageSource, opts: CopyOptions): Promise<RawManifest> {
   let raw = await src.manifest();
   if (isIndex(raw.mediaType, raw.bytes)) {
     const index = JSON.parse(raw.bytes.toString()) as Index;

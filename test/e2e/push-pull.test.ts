@@ -65,6 +65,14 @@ describe('push and pull (a real distribution registry on 127.0.0.1)', function (
     expect([...unpacked.keys()]).to.deep.equal([...expected.keys()]);
     for (const k of ['srv/a', 'srv/a-link', 'srv/sym', 'srv/data/big', 'bin/busybox']) expect(unpacked.get(k)?.replace(/ xattrs.*/, '')).to.equal(expected.get(k)?.replace(/ xattrs.*/, ''));
 
+    // read where it is, as skopeo inspect reads it
+    const remote = JSON.parse(hodOk(b.root, ['inspect', NO_TLS, `docker://${reg.host}/team/app:1`]));
+    expect(remote.Digest).to.equal(digest);
+    expect(remote.Layers).to.deep.equal(inspect.Layers);
+    expect(remote.Labels).to.deep.equal({ l: '1' });
+    expect(hodOk(b.root, ['inspect', NO_TLS, '--format', '{{.Digest}}', `docker://${reg.host}/team/app:1`])).to.equal(digest);
+    expect(JSON.parse(hodOk(b.root, ['inspect', NO_TLS, '--type', 'manifest', `docker://${reg.host}/team/app:1`]))).to.deep.equal(JSON.parse(sh(`skopeo inspect --raw --tls-verify=false docker://${reg.host}/team/app:1`)));
+    expect(hodOk(b.root, ['images', '-q']), 'inspect pulls nothing').to.equal('');
     const id = hodOk(b.root, ['pull', NO_TLS, '-q', `${reg.host}/team/app:1`]);
     expect(id).to.equal(hodOk(a.root, ['inspect', '--format', '{{.FromImageID}}', 'app:1']));
     expect(treeOfImage(b.root, `${reg.host}/team/app:1`)).to.deep.equal(expected);
