@@ -1,12 +1,20 @@
-/** `docker://host[:port]/repo[:tag|@digest]` as an ImageSource and an ImageDestination. */
+/**
+ * `docker://host[:port]/repo[:tag|@digest]` as an ImageSource and an ImageDestination. Neither verifies
+ * bytes itself: the copy engine hashes what the source streams, and the registry checks every digest on PUT.
+ */
+import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { HodError } from '../errors.js';
-import { normalizeDocker, formatReference, type Reference } from '../image/reference.js';
+import { UsageError } from '../errors.js';
+import { DEFAULT_TAG, formatReference, normalizeDocker, type Reference } from '../image/reference.js';
 import type { ImageDestination, ImageSource, RawManifest } from '../image/transport.js';
 import type { Descriptor } from '../image/types.js';
-import { digestOf } from '../pull/copy-image.js';
 import { getCredentials } from './auth-file.js';
 import { RegistryClient, type ClientOptions } from './client.js';
+
+export interface DockerDestinationOptions extends ClientOptions {
+  /** Repositories on the same registry to try cross-repository mounts from, in order. */
+  mountFrom?: string[];
+}
 
 /** Credentials from auth.json for this reference unless the caller brings its own lookup. */
 function withCredentials(ref: Reference, opts: ClientOptions): ClientOptions {
@@ -18,13 +26,14 @@ export function apiHost(domain: string): string {
   return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
 }
 
+/** The part after `docker:` (with or without its `//`) as a normalised reference: docker.io, library/, :latest. */
 export function parseDockerName(rest: string): Reference {
   return normalizeDocker(rest.replace(/^\/\//, ''));
 }
 
 export class DockerSource implements ImageSource {
   readonly description: string;
-  private readonly client: RegistryClient;
+  readonly client: RegistryClient;
 
   constructor(readonly ref: Reference, opts: ClientOptions = {}) {
     this.description = `docker://${formatReference(ref)}`;
@@ -32,12 +41,12 @@ export class DockerSource implements ImageSource {
   }
 
   async manifest(digest?: string): Promise<RawManifest> {
-    const m = await this.client.getManifest(this.ref.path, digest ?? this.ref.digest ?? this.ref.tag ?? 'latest');
+    const m = await this.client.getManifest(this.ref.path, digest ?? this.ref.digest ?? this.ref.tag ?? DEFAULT_TAG);
     return { bytes: m.bytes, mediaType: m.mediaType };
   }
 
   async blob(desc: Descriptor): Promise<Readable> {
-    return this.client.blob(this.ref.path, desc.digest);
+    return this.client.blob(this.ref.path, desc.digest, desc.size);
   }
 
   async close(): Promise<void> {
@@ -47,20 +56,24 @@ export class DockerSource implements ImageSource {
 
 export class DockerDestination implements ImageDestination {
   readonly description: string;
-  private readonly client: RegistryClient;
+  readonly client: RegistryClient;
   private readonly mountFrom: string[];
-  /** The manifest digest once written, for --digestfile. */
+  /** The top-level manifest's digest once written (or found already there), for --digestfile. */
   digest: string | undefined;
 
-  constructor(readonly ref: Reference, opts: ClientOptions & { mountFrom?: string[] } = {}) {
-    if (ref.digest && ref.tag === undefined) throw new HodError('EUSAGE', `cannot push to a digest reference (${formatReference(ref)}): give a tag`);
+  constructor(readonly ref: Reference, opts: DockerDestinationOptions = {}) {
+    if (ref.digest && ref.tag === undefined) throw new UsageError(`cannot push to a digest reference (${formatReference(ref)}): give a tag`);
     this.description = `docker://${formatReference(ref)}`;
     this.client = new RegistryClient(apiHost(ref.domain), withCredentials(ref, opts));
-    this.mountFrom = opts.mountFrom ?? [];
+    this.mountFrom = (opts.mountFrom ?? []).filter((r) => r !== ref.path);
+  }
+
+  private get tag(): string {
+    return this.ref.tag ?? DEFAULT_TAG;
   }
 
   async hasManifest(digest: string): Promise<boolean> {
-    const present = await this.client.manifestDigest(this.ref.path, this.ref.tag ?? 'latest');
+    const present = await this.client.manifestDigest(this.ref.path, this.tag, true);
     if (present === digest) this.digest = digest;
     return present === digest;
   }
@@ -70,15 +83,16 @@ export class DockerDestination implements ImageDestination {
   }
 
   async putBlob(desc: Descriptor, data: Readable): Promise<void> {
-    await this.client.uploadBlob(this.ref.path, desc, data, this.mountFrom.filter((r) => r !== this.ref.path));
+    await this.client.uploadBlob(this.ref.path, desc, data, this.mountFrom);
   }
 
   async putManifest(raw: RawManifest, opts: { child?: boolean } = {}): Promise<void> {
-    const digest = digestOf(raw.bytes);
-    await this.client.putManifest(this.ref.path, opts.child ? digest : this.ref.tag ?? 'latest', raw.bytes, raw.mediaType);
+    const digest = `sha256:${crypto.createHash('sha256').update(raw.bytes).digest('hex')}`;
+    await this.client.putManifest(this.ref.path, opts.child ? digest : this.tag, raw.bytes, raw.mediaType);
     if (!opts.child) this.digest = digest;
   }
 
+  /** Nothing to do: a registry shows the tag as soon as its manifest is written, which comes last. */
   async commit(): Promise<void> {}
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
 import './wasm-flags.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';
+import Pool from 'undici/lib/dispatcher/pool.js';
 import api from 'undici/lib/api/index.js';
 import redirect from 'undici/lib/interceptor/redirect.js';
 import type { Dispatcher as DispatcherType } from 'undici';
@@ -14,19 +15,27 @@ if (!('request' in Dispatcher.prototype)) Object.assign(Dispatcher.prototype, ap
 
 export type Response = DispatcherType.ResponseData;
 
-/** An agent (connection pools per origin) that follows redirects. */
-export function httpAgent(connect: Record<string, unknown>): DispatcherType {
-  return new Agent({ connect }).compose(redirect({ maxRedirections: 10 }));
+/**
+ * An agent (a connection pool per origin) whose TLS settings are chosen per origin: the registry's own
+ * certs.d CAs and client certificate must not be offered to a blob store a download is redirected to.
+ * Redirects are followed only by requests that ask (`redirects`).
+ */
+export function httpAgent(connectFor: (origin: string) => Record<string, unknown>): DispatcherType {
+  const agent = new Agent({ factory: (origin: string | URL, opts: object) => new Pool(origin, { ...opts, connect: connectFor(String(origin)) }) });
+  return agent.compose(redirect({ maxRedirections: 0 }));
 }
 
 export interface HttpRequest {
   method?: DispatcherType.HttpMethod;
   headers?: Record<string, string>;
   body?: DispatcherType.DispatchOptions['body'];
+  /** Follow up to this many redirects; undici drops Authorization when one leads to another origin. */
+  redirects?: number;
 }
 
 /** undici's request(url, options) on a given dispatcher. */
 export function httpRequest(d: DispatcherType, url: string | URL, opts: HttpRequest = {}): Promise<Response> {
   const u = new URL(url);
-  return d.request({ origin: u.origin, path: u.pathname + u.search, method: opts.method ?? 'GET', headers: opts.headers, body: opts.body });
+  const req = { origin: u.origin, path: u.pathname + u.search, method: opts.method ?? 'GET', headers: opts.headers, body: opts.body, maxRedirections: opts.redirects ?? 0 };
+  return d.request(req as DispatcherType.RequestOptions);
 }

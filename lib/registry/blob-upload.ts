@@ -1,0 +1,183 @@
+/**
+ * The blob upload protocol: a cross-repository mount when a repository the user names has the blob; else
+ * an upload session closed by `PUT ?digest=`, which makes the registry check the bytes. A blob that fits in
+ * one chunk goes up with that PUT; a larger one in PATCH chunks, each kept in memory so that a chunk whose
+ * request fails can be sent again from where the registry says it stopped (`GET` on the session: `Range`).
+ */
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../image/types.js';
+import type { RegistryClient } from './client.js';
+import { RegistryError } from './registry-error.js';
+import { pullScope, pushScope } from './scope.js';
+
+export type UploadResult = 'mounted' | 'uploaded';
+
+const OCTETS = { 'content-type': 'application/octet-stream' };
+
+export async function uploadBlob(client: RegistryClient, repo: string, desc: Descriptor, data: Readable, mountFrom: string[]): Promise<UploadResult> {
+  const session: { location?: string } = {};
+  try {
+    for (const from of mountFrom) {
+      const r = await tryMount(client, repo, desc.digest, from);
+      if (r === 'mounted') {
+        data.destroy();
+        return 'mounted';
+      }
+      if (r !== undefined) {
+        // 202: the registry opened an upload session instead; keep the last one, drop the others
+        if (session.location) await cancel(client, repo, session.location);
+        session.location = r;
+      }
+    }
+    session.location ??= await startUpload(client, repo);
+    const reader = chunkReader(data, client.chunkSize);
+    const first = (await reader.next()) ?? Buffer.alloc(0);
+    if (reader.ended) {
+      await putWhole(client, repo, desc.digest, first, session);
+      return 'uploaded';
+    }
+    let offset = 0;
+    for (let chunk: Buffer | undefined = first; chunk; chunk = await reader.next()) {
+      session.location = await patchChunk(client, repo, session.location, chunk, offset);
+      offset += chunk.length;
+    }
+    await finish(client, repo, desc.digest, session.location);
+    return 'uploaded';
+  } catch (err) {
+    data.destroy();
+    if (session.location) await cancel(client, repo, session.location);
+    throw err;
+  }
+}
+
+/** 'mounted' (201), the Location of the session a 202 opened, or undefined when `from` is not readable. */
+async function tryMount(client: RegistryClient, repo: string, digest: string, from: string): Promise<'mounted' | string | undefined> {
+  const path = `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
+  try {
+    const res = await client.send({ method: 'POST', path, scope: [pushScope(repo), pullScope(from)] }, [201, 202]);
+    await res.body.dump();
+    return res.statusCode === 201 ? 'mounted' : client.location(res);
+  } catch (err) {
+    // no pull access to `from` (the token server left the scope out), or no such repository: upload instead
+    if (err instanceof RegistryError && (err.code === 'EAUTH' || err.status === 404)) return undefined;
+    throw err;
+  }
+}
+
+async function startUpload(client: RegistryClient, repo: string): Promise<string> {
+  const res = await client.send({ method: 'POST', path: `/v2/${repo}/blobs/uploads/`, scope: pushScope(repo) }, [202]);
+  await res.body.dump();
+  return client.location(res);
+}
+
+/** The whole blob in the closing PUT. A failed PUT is sent again in a new session unless the blob landed. */
+async function putWhole(client: RegistryClient, repo: string, digest: string, bytes: Buffer, session: { location?: string }): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await client.send({ method: 'PUT', path: withQuery(session.location!, 'digest', digest), headers: OCTETS, body: bytes, scope: pushScope(repo), retry: 0 }, [201, 204]);
+      await res.body.dump();
+      return;
+    } catch (err) {
+      if (!client.isRetryable(err) || attempt >= client.retry) throw err;
+      await client.backoff(attempt);
+      if (await client.hasBlob(repo, digest, true)) return;
+      session.location = await startUpload(client, repo);
+    }
+  }
+}
+
+/** PATCH one chunk at `offset`; returns the session's next Location. */
+async function patchChunk(client: RegistryClient, repo: string, location: string, chunk: Buffer, offset: number): Promise<string> {
+  let sent = 0;
+  for (let attempt = 0; ; attempt++) {
+    const part = chunk.subarray(sent);
+    const range = `${offset + sent}-${offset + chunk.length - 1}`;
+    try {
+      const res = await client.send({ method: 'PATCH', path: location, headers: { ...OCTETS, 'content-range': range }, body: part, scope: pushScope(repo), retry: 0 }, [202, 204]);
+      await res.body.dump();
+      return client.location(res);
+    } catch (err) {
+      if (!client.isRetryable(err) || attempt >= client.retry) throw err;
+      await client.backoff(attempt);
+      // a PATCH that broke may have left part of the chunk behind: ask how much the session holds
+      const status = await uploadStatus(client, repo, location);
+      const held = (status.end === 0 && offset === 0 ? 0 : status.end + 1) - offset;
+      if (held < 0 || held > chunk.length) {
+        throw new RegistryError(`uploading to ${client.host}/${repo}: the registry holds ${status.end + 1} bytes of the upload, expected ${offset} to ${offset + chunk.length}`, { retryable: true });
+      }
+      location = status.location ?? location;
+      sent = held;
+      if (sent === chunk.length) return location;
+    }
+  }
+}
+
+/** `GET` on an upload session: the last byte it holds (`Range: 0-N`) and its next Location. */
+async function uploadStatus(client: RegistryClient, repo: string, location: string): Promise<{ end: number; location?: string }> {
+  const res = await client.send({ method: 'GET', path: location, scope: pushScope(repo) }, [204, 200]);
+  await res.body.dump();
+  const m = /^(?:bytes=)?0-(\d+)$/.exec(String(res.headers.range ?? ''));
+  if (!m) throw new RegistryError(`uploading to ${client.host}/${repo}: the upload session gave no Range`, { retryable: true });
+  return { end: Number(m[1]), location: res.headers.location ? client.location(res) : undefined };
+}
+
+/** The closing PUT of a chunked upload. */
+async function finish(client: RegistryClient, repo: string, digest: string, location: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await client.send({ method: 'PUT', path: withQuery(location, 'digest', digest), headers: OCTETS, body: Buffer.alloc(0), scope: pushScope(repo), retry: 0 }, [201, 204]);
+      await res.body.dump();
+      return;
+    } catch (err) {
+      if (!client.isRetryable(err) || attempt >= client.retry) throw err;
+      await client.backoff(attempt);
+      if (await client.hasBlob(repo, digest, true)) return;
+    }
+  }
+}
+
+/** Abandon a session; one that is not cancelled expires on its own. */
+async function cancel(client: RegistryClient, repo: string, location: string): Promise<void> {
+  try {
+    const res = await client.send({ method: 'DELETE', path: location, scope: pushScope(repo), retry: 0 }, [200, 202, 204, 404]);
+    await res.body.dump();
+  } catch {
+    // best effort
+  }
+}
+
+function withQuery(loc: string, key: string, value: string): string {
+  return `${loc}${loc.includes('?') ? '&' : '?'}${key}=${encodeURIComponent(value)}`;
+}
+
+/** Read a stream in chunks of exactly `size` bytes (the last may be shorter). */
+export function chunkReader(data: Readable, size: number): { next(): Promise<Buffer | undefined>; readonly ended: boolean } {
+  const it = data[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  let pending: Buffer[] = [];
+  let have = 0;
+  let eof = false;
+  return {
+    get ended() {
+      return eof && have === 0;
+    },
+    async next() {
+      // one read past `size`, so that a stream of exactly `size` bytes is known to have ended
+      while (!eof && have <= size) {
+        const r = await it.next();
+        if (r.done) {
+          eof = true;
+          break;
+        }
+        const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+        pending.push(b);
+        have += b.length;
+      }
+      if (have === 0) return undefined;
+      const all = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+      const rest = all.subarray(size);
+      pending = rest.length ? [rest] : [];
+      have = rest.length;
+      return all.subarray(0, size);
+    },
+  };
+}
