@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { from, type PullPolicy } from '../builder/from.js';
 import { UsageError } from '../errors.js';
 import { parsePlatform } from '../pull/platform.js';
-import { clientOptions, progressLines, REGISTRY_FLAGS } from './registry-flags.js';
+import { clientOptions, notes, progressLines, REGISTRY_FLAGS } from './registry-flags.js';
 import { openStore, type Context } from './context.js';
 import { need, str, type VerbSpec } from './flags.js';
 
@@ -32,7 +32,7 @@ export async function run(ctx: Context): Promise<void> {
     name: str(ctx.flags, 'name'),
     format: format === 'docker' ? 'docker' : format === 'oci' ? 'oci' : undefined,
     pull: pull as PullPolicy,
-    pullOptions: { ...clientOptions(ctx), platform: platform ? parsePlatform(platform) : undefined, progress: progressLines(ctx) },
+    pullOptions: { ...clientOptions(ctx), platform: platform ? parsePlatform(platform) : undefined, progress: progressLines(ctx), note: notes(ctx) },
   });
   const cidfile = str(ctx.flags, 'cidfile');
   if (cidfile) fs.writeFileSync(cidfile, rec.id);

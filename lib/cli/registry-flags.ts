@@ -30,6 +30,11 @@ export function clientOptions(ctx: Context): ClientOptions {
   };
 }
 
+/** Lines about what a pull tries ("Trying to pull ..."), on stderr; nothing with -q. */
+export function notes(ctx: Context): ((line: string) => void) | undefined {
+  return bool(ctx.flags, 'quiet') ? undefined : (line) => ctx.err(line);
+}
+
 /** One line per blob on stderr, as buildah prints them when not on a terminal; nothing with -q. */
 export function progressLines(ctx: Context): ((e: ProgressEvent) => void) | undefined {
   if (bool(ctx.flags, 'quiet')) return undefined;

@@ -5,17 +5,22 @@
 import { formatReference, normalizeDocker, normalizeLocal } from '../image/reference.js';
 import type { TransportName } from '../image/transport.js';
 import type { Platform } from '../image/types.js';
-import type { ClientOptions } from '../registry/client.js';
+import { HodError } from '../errors.js';
+import { DockerSource, type DockerOptions } from '../registry/docker-transport.js';
+import { loadRegistriesConf } from '../registry/registries-conf.js';
+import { resolveShortName } from '../registry/shortnames.js';
 import type { Store } from '../store/store.js';
 import { copyImage, type ProgressEvent } from './copy-image.js';
 import { openSource } from './open.js';
 import { StoreDestination } from './store-destination.js';
 import { parseDockerArchiveName, parseLayoutName, parseTransportName } from './transport-name.js';
 
-export interface PullOptions extends ClientOptions {
+export interface PullOptions extends DockerOptions {
   platform?: Partial<Platform>;
   jobs?: number;
   progress?: (e: ProgressEvent) => void;
+  /** Lines for the user ("Trying to pull ..."), as buildah prints them on stderr. */
+  note?: (line: string) => void;
 }
 
 /**
@@ -42,8 +47,39 @@ function localNameOf(ref: string): string | undefined {
 }
 
 export async function pull(store: Store, name: string, opts: PullOptions = {}): Promise<{ id: string; name?: string }> {
+  if (!parseTransportName(name)) return pullByName(store, name, opts);
   const { t, localName } = pullTarget(name);
   const dst = new StoreDestination(store, localName ? [localName] : []);
   await copyImage(openSource(t, opts), dst, { platform: opts.platform, jobs: opts.jobs, progress: opts.progress });
   return { id: dst.id!, name: localName };
+}
+
+/**
+ * A registry name without a transport, as buildah pulls one: a short name resolves through registries.conf
+ * (an alias, else each unqualified-search registry in turn) and the first candidate whose manifest can be
+ * read is pulled, under that candidate's full name.
+ */
+async function pullByName(store: Store, name: string, opts: PullOptions): Promise<{ id: string; name: string }> {
+  const conf = opts.registriesConf ?? loadRegistriesConf();
+  const failures: { name: string; err: unknown }[] = [];
+  for (const ref of resolveShortName(name, conf, { interactive: false })) {
+    const full = formatReference(ref);
+    opts.note?.(`Trying to pull ${full}...`);
+    let src: DockerSource | undefined;
+    try {
+      src = new DockerSource(ref, { ...opts, registriesConf: conf });
+      await src.manifest();
+    } catch (err) {
+      await src?.close();
+      failures.push({ name: full, err });
+      continue;
+    }
+    const dst = new StoreDestination(store, [full]);
+    await copyImage(src, dst, { platform: opts.platform, jobs: opts.jobs, progress: opts.progress });
+    return { id: dst.id!, name: full };
+  }
+  if (failures.length === 1) throw failures[0].err;
+  const first = failures[0].err as { code?: string };
+  const lines = failures.map((f) => `  ${f.name}: ${(f.err as Error).message}`);
+  throw new HodError(first.code ?? 'EPULL', `pulling "${name}": no candidate could be pulled:\n${lines.join('\n')}`);
 }

@@ -4,14 +4,15 @@
  */
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { UsageError } from '../errors.js';
+import { HodError, UsageError } from '../errors.js';
 import { DEFAULT_TAG, formatReference, normalizeDocker, type Reference } from '../image/reference.js';
 import type { ImageDestination, ImageSource, RawManifest } from '../image/transport.js';
 import type { Descriptor } from '../image/types.js';
 import { getCredentials } from './auth-file.js';
 import { RegistryClient, type ClientOptions } from './client.js';
+import { assertNotBlocked, findRegistry, loadRegistriesConf, type PullSource, type RegistriesConf } from './registries-conf.js';
 
-export interface DockerDestinationOptions extends ClientOptions {
+export interface DockerDestinationOptions extends DockerOptions {
   /** Repositories on the same registry to try cross-repository mounts from, in order. */
   mountFrom?: string[];
 }
@@ -31,26 +32,87 @@ export function parseDockerName(rest: string): Reference {
   return normalizeDocker(rest.replace(/^\/\//, ''));
 }
 
+export interface DockerOptions extends ClientOptions {
+  /** registries.conf as read; default: loaded from the usual files when first needed. */
+  registriesConf?: RegistriesConf;
+}
+
+/** One place to read an image from: a mirror, or the registry itself at its configured location. */
+interface OpenedSource {
+  client: RegistryClient;
+  ref: Reference;
+  top: RawManifest;
+}
+
+/**
+ * registries.conf's say on a registry host: blocked refuses it; insecure allows plain HTTP and any
+ * certificate unless `--tls-verify` was given, as containers/image lets the flag win.
+ */
+function tlsVerifyFor(insecure: boolean, opts: ClientOptions): boolean | undefined {
+  return opts.tlsVerify ?? (insecure ? false : undefined);
+}
+
+/**
+ * An image in a registry, read from the first of its pull sources that has it: the mirrors registries.conf
+ * gives for the reference, then the registry's own location. The first manifest request picks the source.
+ */
 export class DockerSource implements ImageSource {
   readonly description: string;
-  readonly client: RegistryClient;
+  private readonly sources: PullSource[];
+  private opened: Promise<OpenedSource> | undefined;
 
-  constructor(readonly ref: Reference, opts: ClientOptions = {}) {
+  constructor(readonly ref: Reference, private readonly opts: DockerOptions = {}) {
     this.description = `docker://${formatReference(ref)}`;
-    this.client = new RegistryClient(apiHost(ref.domain), withCredentials(ref, opts));
+    const match = findRegistry(opts.registriesConf ?? loadRegistriesConf(), ref);
+    assertNotBlocked(match, ref);
+    this.sources = [...match.mirrors, { reference: match.reference, insecure: match.insecure }];
+  }
+
+  /** Where the image was found (a mirror's reference, or the registry's), once it has been. */
+  async resolvedReference(): Promise<Reference> {
+    return (await this.open()).ref;
+  }
+
+  private open(): Promise<OpenedSource> {
+    this.opened ??= this.tryEach();
+    return this.opened;
+  }
+
+  private async tryEach(): Promise<OpenedSource> {
+    const failures: string[] = [];
+    for (const [i, s] of this.sources.entries()) {
+      const ref = s.reference;
+      const client = new RegistryClient(apiHost(ref.domain), withCredentials(ref, { ...this.opts, tlsVerify: tlsVerifyFor(s.insecure, this.opts) }));
+      try {
+        const m = await client.getManifest(ref.path, ref.digest ?? ref.tag ?? DEFAULT_TAG);
+        return { client, ref, top: { bytes: m.bytes, mediaType: m.mediaType } };
+      } catch (err) {
+        await client.close();
+        if (i === this.sources.length - 1) {
+          if (failures.length && err instanceof Error) err.message += ` (mirrors also failed: ${failures.join('; ')})`;
+          throw err;
+        }
+        failures.push(`${formatReference(ref)}: ${(err as Error).message}`);
+      }
+    }
+    throw new Error('unreachable: a reference always has its own registry as a source');
   }
 
   async manifest(digest?: string): Promise<RawManifest> {
-    const m = await this.client.getManifest(this.ref.path, digest ?? this.ref.digest ?? this.ref.tag ?? DEFAULT_TAG);
+    const o = await this.open();
+    if (digest === undefined) return o.top;
+    const m = await o.client.getManifest(o.ref.path, digest);
     return { bytes: m.bytes, mediaType: m.mediaType };
   }
 
   async blob(desc: Descriptor): Promise<Readable> {
-    return this.client.blob(this.ref.path, desc.digest, desc.size);
+    const o = await this.open();
+    return o.client.blob(o.ref.path, desc.digest, desc.size);
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    const o = await this.opened?.catch(() => undefined);
+    await o?.client.close();
   }
 }
 
@@ -64,7 +126,10 @@ export class DockerDestination implements ImageDestination {
   constructor(readonly ref: Reference, opts: DockerDestinationOptions = {}) {
     if (ref.digest && ref.tag === undefined) throw new UsageError(`cannot push to a digest reference (${formatReference(ref)}): give a tag`);
     this.description = `docker://${formatReference(ref)}`;
-    this.client = new RegistryClient(apiHost(ref.domain), withCredentials(ref, opts));
+    // pushes go to the name as given (no location rewriting, no mirrors), but a blocked registry stays blocked
+    const match = findRegistry(opts.registriesConf ?? loadRegistriesConf(), ref);
+    if (match.blocked) throw new HodError('EBLOCKED', `registry ${match.entry!.prefix} is blocked in ${match.entry!.origin}: cannot push to ${formatReference(ref)}`);
+    this.client = new RegistryClient(apiHost(ref.domain), withCredentials(ref, { ...opts, tlsVerify: tlsVerifyFor(match.insecure, opts) }));
     this.mountFrom = (opts.mountFrom ?? []).filter((r) => r !== ref.path);
   }
 
