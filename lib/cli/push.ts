@@ -12,19 +12,24 @@ export const spec: VerbSpec = {
     format: { type: 'string', alias: 'f', arg: 'oci|docker', desc: 'manifest format to push (default: as stored)' },
     digestfile: { type: 'string', arg: 'file', desc: 'write the pushed manifest\'s digest to this file' },
     jobs: { type: 'string', arg: 'n', desc: 'blobs uploaded at once (default 3)' },
+    'compression-format': { type: 'string', arg: 'gzip|zstd', desc: 'recompress layers stored otherwise (kept in the store for the next push; zstd needs --format oci)' },
+    'remove-signatures': { type: 'boolean', desc: 'do not copy signatures (hod does not copy them yet: accepted for buildah scripts)' },
   },
-  more: 'Examples:\n  hod push app:1 docker://registry.example.com/team/app:1\n  hod push --tls-verify=false app:1 127.0.0.1:5000/app:1\n  hod push app:1 oci:/srv/layouts/app:1\n  hod push app:1 docker-archive:/tmp/app.tar:app:1',
+  more: 'Examples:\n  hod push app:1 docker://registry.example.com/team/app:1\n  hod push --tls-verify=false app:1 127.0.0.1:5000/app:1\n  hod push app:1 oci:/srv/layouts/app:1\n  hod push app:1 docker-archive:/tmp/app.tar:app:1\n  hod push --compression-format zstd app:1 docker://registry.example.com/team/app:1-zstd',
 };
 
 export async function run(ctx: Context): Promise<void> {
   need(ctx.args, 1, 'an image name');
   const format = str(ctx.flags, 'format');
   if (format !== undefined && format !== 'oci' && format !== 'docker') throw new UsageError(`--format: unrecognized image type "${format}" (oci or docker)`);
+  const compression = str(ctx.flags, 'compression-format');
+  if (compression !== undefined && compression !== 'gzip' && compression !== 'zstd') throw new UsageError(`--compression-format: "${compression}" is not gzip or zstd`);
   const progress = progressLines(ctx);
   progress && ctx.err('Getting image source signatures');
   await push(openStore(ctx), ctx.args[0], ctx.args[1], {
     ...clientOptions(ctx),
     format,
+    compression,
     digestfile: str(ctx.flags, 'digestfile'),
     jobs: int(ctx.flags, 'jobs'),
     progress,

@@ -10,10 +10,15 @@ import { openDestination } from '../pull/open.js';
 import { parseTransportName } from '../pull/transport-name.js';
 import { parseReference } from '../image/reference.js';
 import { parseDockerName } from '../registry/docker-transport.js';
+import { UsageError } from '../errors.js';
+import type { Manifest } from '../image/types.js';
+import { recompressLayers, type LayerCompression } from './recompress.js';
 import { StoreSource } from './store-source.js';
 
 export interface PushOptions extends ClientOptions {
   format?: 'oci' | 'docker';
+  /** Recompress layers stored otherwise (kept in the store for the next push). */
+  compression?: LayerCompression;
   jobs?: number;
   digestfile?: string;
   progress?: (e: ProgressEvent) => void;
@@ -26,7 +31,22 @@ export async function push(store: Store, image: string, destination: string | un
   // a blob the registry has in another repository of this image's names is mounted, not uploaded again
   const dest = t.transport === 'docker' ? parseDockerName(t.rest) : undefined;
   const mountFrom = src.image.names.map((n) => parseReference(n)).filter((r) => dest && r.domain === dest.domain && r.path !== dest.path).map((r) => r.path);
-  const res = await copyImage(src, openDestination(t, { ...opts, mountFrom }), { format: opts.format, jobs: opts.jobs, progress: opts.progress });
-  if (opts.digestfile) fs.writeFileSync(opts.digestfile, res.manifestDigest);
-  return { digest: res.manifestDigest };
+  let unpin = () => {};
+  if (opts.compression) {
+    if (opts.compression === 'zstd' && opts.format === 'docker') throw new UsageError('--compression-format zstd: Docker images cannot carry zstd layers (use --format oci)');
+    const stored = await src.manifest();
+    const raw = await recompressLayers(store, stored, opts.compression);
+    if (raw !== stored) {
+      src.replacement = raw;
+      // blobs no image names yet: keep a concurrent rmi's garbage collection off them until the push is done
+      unpin = store.blobs.pin((JSON.parse(raw.bytes.toString()) as Manifest).layers.map((l) => l.digest));
+    }
+  }
+  try {
+    const res = await copyImage(src, openDestination(t, { ...opts, mountFrom }), { format: opts.format, jobs: opts.jobs, progress: opts.progress });
+    if (opts.digestfile) fs.writeFileSync(opts.digestfile, res.manifestDigest);
+    return { digest: res.manifestDigest };
+  } finally {
+    unpin();
+  }
 }

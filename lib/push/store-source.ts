@@ -10,6 +10,8 @@ import type { Store } from '../store/store.js';
 export class StoreSource implements ImageSource {
   readonly description: string;
   readonly image: StoredImage;
+  /** The top-level manifest to offer instead of the stored one (recompressed layers). */
+  replacement: RawManifest | undefined;
 
   constructor(private readonly store: Store, nameOrId: string) {
     this.image = store.images.get(nameOrId);
@@ -17,6 +19,7 @@ export class StoreSource implements ImageSource {
   }
 
   async manifest(digest?: string): Promise<RawManifest> {
+    if (digest === undefined && this.replacement) return this.replacement;
     const d = digest ?? this.image.manifestDigest;
     const bytes = this.store.blobs.read(d);
     const mediaType = digest ? (JSON.parse(bytes.toString()) as { mediaType?: string }).mediaType ?? MediaType.ociManifest : this.image.manifestDescriptor.mediaType;
