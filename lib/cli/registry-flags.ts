@@ -1,5 +1,8 @@
 /** The flags every verb that talks to a registry shares, as buildah spells them, and the progress lines. */
+import fs from 'node:fs';
+import { isatty } from 'node:tty';
 import type { ProgressEvent } from '../pull/copy-image.js';
+import { blobLabel, progressBars } from './progress-bars.js';
 import type { ClientOptions } from '../registry/client.js';
 import type { Context } from './context.js';
 import { bool, int, str, type Flag } from './flags.js';
@@ -35,13 +38,15 @@ export function notes(ctx: Context): ((line: string) => void) | undefined {
   return bool(ctx.flags, 'quiet') ? undefined : (line) => ctx.err(line);
 }
 
-/** One line per blob on stderr, as buildah prints them when not on a terminal; nothing with -q. */
+/**
+ * Progress on stderr, nothing with -q: a bar per blob, redrawn in place, when stderr is a terminal; else
+ * one line per blob as buildah prints them.
+ */
 export function progressLines(ctx: Context): ((e: ProgressEvent) => void) | undefined {
   if (bool(ctx.flags, 'quiet')) return undefined;
+  if (isatty(2) && process.env.TERM !== 'dumb') return progressBars((s) => fs.writeSync(2, s), process.stderr.columns || 80);
   return (e) => {
-    const what = e.desc.mediaType.includes('config') ? 'config' : 'blob';
-    const id = e.desc.digest.replace('sha256:', '').slice(0, 12);
-    if (e.kind === 'skip') ctx.err(`Copying ${what} ${id} skipped: already exists`);
-    else if (e.kind === 'done') ctx.err(`Copying ${what} ${id} done`);
+    if (e.kind === 'skip') ctx.err(blobLabel(e.desc) + ' skipped: already exists');
+    else if (e.kind === 'done') ctx.err(blobLabel(e.desc) + ' done');
   };
 }

@@ -14,6 +14,8 @@ import { choosePlatform } from './platform.js';
 export type ProgressEvent =
   | { kind: 'skip'; desc: Descriptor }
   | { kind: 'start'; desc: Descriptor }
+  /** Bytes of the blob through so far; sent for every chunk, so a listener that draws must throttle. */
+  | { kind: 'bytes'; desc: Descriptor; done: number }
   | { kind: 'done'; desc: Descriptor };
 
 export interface CopyOptions {
@@ -55,7 +57,7 @@ export async function imageManifest(src: ImageSource, opts: CopyOptions): Promis
 }
 
 /** A pass-through that fails the stream when the bytes do not hash to `desc.digest` or their count is wrong. */
-export function verifier(desc: Descriptor, what: string): Transform {
+export function verifier(desc: Descriptor, what: string, onBytes?: (done: number) => void): Transform {
   const hash = crypto.createHash(desc.digest.split(':')[0] ?? 'sha256');
   let size = 0;
   return new Transform({
@@ -63,6 +65,7 @@ export function verifier(desc: Descriptor, what: string): Transform {
       size += chunk.length;
       if (size > desc.size) return cb(new HodError('EDIGEST', `${what}: blob ${desc.digest} is larger than its ${desc.size} bytes`));
       hash.update(chunk);
+      onBytes?.(size);
       cb(null, chunk);
     },
     flush(cb) {
@@ -80,7 +83,8 @@ async function copyBlob(src: ImageSource, dst: ImageDestination, desc: Descripto
   }
   opts.progress?.({ kind: 'start', desc });
   const data: Readable = await src.blob(desc);
-  const checked = data.pipe(verifier(desc, src.description));
+  const progress = opts.progress;
+  const checked = data.pipe(verifier(desc, src.description, progress && ((done) => progress({ kind: 'bytes', desc, done }))));
   data.on('error', (err) => checked.destroy(err));
   await dst.putBlob(desc, checked);
   opts.progress?.({ kind: 'done', desc });
