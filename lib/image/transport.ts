@@ -36,6 +36,11 @@ export interface ImageDestination {
    * needs copying (a registry HEAD on the tag). Optional; without it every blob is checked.
    */
   hasManifest?(digest: string): Promise<boolean>;
+  /**
+   * The destination checks every blob against its digest itself (a registry, on the closing PUT), so the
+   * copy engine only counts bytes rather than hashing them a second time.
+   */
+  readonly checksDigests?: boolean;
   /** Whether the blob is already there, so it is not sent again (a registry HEAD, a file's existence). */
   hasBlob(desc: Descriptor): Promise<boolean>;
   /**

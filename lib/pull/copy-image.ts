@@ -57,24 +57,28 @@ export async function imageManifest(src: ImageSource, opts: CopyOptions): Promis
 }
 
 /** A pass-through that fails the stream when the bytes do not hash to `desc.digest` or their count is wrong. */
-export function verifier(desc: Descriptor, what: string, onBytes?: (done: number) => void): Transform {
-  const hash = crypto.createHash(desc.digest.split(':')[0] ?? 'sha256');
+export function verifier(desc: Descriptor, what: string, onBytes?: (done: number) => void, sizeOnly = false): Transform {
+  const hash = sizeOnly ? undefined : crypto.createHash(desc.digest.split(':')[0] ?? 'sha256');
   let size = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       size += chunk.length;
       if (size > desc.size) return cb(new HodError('EDIGEST', `${what}: blob ${desc.digest} is larger than its ${desc.size} bytes`));
-      hash.update(chunk);
+      hash?.update(chunk);
       onBytes?.(size);
       cb(null, chunk);
     },
     flush(cb) {
       if (size !== desc.size) return cb(new HodError('EDIGEST', `${what}: blob ${desc.digest} has ${size} bytes, expected ${desc.size}`));
+      if (!hash) return cb();
       const got = `${desc.digest.split(':')[0]}:${hash.digest('hex')}`;
       cb(got === desc.digest ? null : new DigestMismatchError(`${what}: blob`, desc.digest, got));
     },
   });
 }
+
+/** Whole-blob attempts after the first, for failures a transport marks retryable (a broken streamed upload). */
+const BLOB_RETRIES = 2;
 
 async function copyBlob(src: ImageSource, dst: ImageDestination, desc: Descriptor, opts: CopyOptions): Promise<void> {
   if (await dst.hasBlob(desc)) {
@@ -82,11 +86,18 @@ async function copyBlob(src: ImageSource, dst: ImageDestination, desc: Descripto
     return;
   }
   opts.progress?.({ kind: 'start', desc });
-  const data: Readable = await src.blob(desc);
   const progress = opts.progress;
-  const checked = data.pipe(verifier(desc, src.description, progress && ((done) => progress({ kind: 'bytes', desc, done }))));
-  data.on('error', (err) => checked.destroy(err));
-  await dst.putBlob(desc, checked);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const data: Readable = await src.blob(desc);
+      const checked = data.pipe(verifier(desc, src.description, progress && ((done) => progress({ kind: 'bytes', desc, done })), dst.checksDigests));
+      data.on('error', (err) => checked.destroy(err));
+      await dst.putBlob(desc, checked);
+      break;
+    } catch (err) {
+      if (attempt >= BLOB_RETRIES || (err as { retryable?: boolean }).retryable !== true) throw err;
+    }
+  }
   opts.progress?.({ kind: 'done', desc });
 }
 

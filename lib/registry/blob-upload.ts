@@ -1,10 +1,12 @@
 /**
  * The blob upload protocol: a cross-repository mount when a repository the user names has the blob; else
  * an upload session closed by `PUT ?digest=`, which makes the registry check the bytes. A blob that fits in
- * one chunk goes up with that PUT; a larger one in PATCH chunks, each kept in memory so that a chunk whose
- * request fails can be sent again from where the registry says it stopped (`GET` on the session: `Range`).
+ * one chunk goes up with that PUT; a larger one streams in one PATCH, or, when the user sets a chunk size,
+ * in PATCH chunks, each kept in memory so that a chunk whose request fails can be sent again from where the
+ * registry says it stopped (`GET` on the session: `Range`). A broken streamed PATCH fails the upload as
+ * retryable: the copy engine then starts the blob again from its source.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Descriptor } from '../image/types.js';
 import type { RegistryClient } from './client.js';
 import { RegistryError } from './registry-error.js';
@@ -34,6 +36,11 @@ export async function uploadBlob(client: RegistryClient, repo: string, desc: Des
     const first = (await reader.next()) ?? Buffer.alloc(0);
     if (reader.ended) {
       await putWhole(client, repo, desc.digest, first, session);
+      return 'uploaded';
+    }
+    if (!client.chunked) {
+      await patchStream(client, repo, session, first, reader.rest());
+      await finish(client, repo, desc.digest, session.location);
       return 'uploaded';
     }
     let offset = 0;
@@ -112,6 +119,17 @@ async function patchChunk(client: RegistryClient, repo: string, location: string
   }
 }
 
+/** The whole blob in one PATCH: `first`, then the rest as it is read. */
+async function patchStream(client: RegistryClient, repo: string, session: { location?: string }, first: Buffer, rest: AsyncIterable<Buffer>): Promise<void> {
+  const body = Readable.from((async function* () {
+    yield first;
+    yield* rest;
+  })(), { objectMode: false });
+  const res = await client.send({ method: 'PATCH', path: session.location!, headers: OCTETS, body, scope: pushScope(repo), retry: 0 }, [202, 204]);
+  await res.body.dump();
+  session.location = client.location(res);
+}
+
 /** `GET` on an upload session: the last byte it holds (`Range: 0-N`) and its next Location. */
 async function uploadStatus(client: RegistryClient, repo: string, location: string): Promise<{ end: number; location?: string }> {
   const res = await client.send({ method: 'GET', path: location, scope: pushScope(repo) }, [204, 200]);
@@ -151,7 +169,7 @@ function withQuery(loc: string, key: string, value: string): string {
 }
 
 /** Read a stream in chunks of exactly `size` bytes (the last may be shorter). */
-export function chunkReader(data: Readable, size: number): { next(): Promise<Buffer | undefined>; readonly ended: boolean } {
+export function chunkReader(data: Readable, size: number): { next(): Promise<Buffer | undefined>; rest(): AsyncIterable<Buffer>; readonly ended: boolean } {
   const it = data[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   let pending: Buffer[] = [];
   let have = 0;
@@ -178,6 +196,17 @@ export function chunkReader(data: Readable, size: number): { next(): Promise<Buf
       pending = rest.length ? [rest] : [];
       have = rest.length;
       return all.subarray(0, size);
+    },
+    /** Everything not read yet, as it comes (for a streamed upload after the first chunk). */
+    async *rest() {
+      yield* pending;
+      pending = [];
+      have = 0;
+      while (!eof) {
+        const r = await it.next();
+        if (r.done) eof = true;
+        else yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+      }
     },
   };
 }

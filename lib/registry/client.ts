@@ -36,7 +36,11 @@ export interface ClientOptions {
   retry?: number;
   /** First backoff in ms, doubled per attempt (buildah's --retry-delay, default 500). */
   retryDelay?: number;
-  /** Bytes per PATCH of a chunked upload; smaller blobs go up in one PUT (default 8 MiB). */
+  /**
+   * Upload larger blobs in PATCH chunks of this many bytes, each kept in memory so that a broken one resumes.
+   * Default: no chunks; a blob up to 8 MiB goes up in one PUT, a larger one streams in a single PATCH (the
+   * distribution registry re-hashes everything it holds on each new PATCH, so chunks cost it quadratic time).
+   */
   uploadChunkSize?: number;
 }
 
@@ -46,7 +50,8 @@ export interface RegistryRequest {
   /** A path on the registry ("/v2/...") or an absolute URL (an upload Location on another host). */
   path: string;
   headers?: Record<string, string>;
-  body?: Buffer;
+  /** A stream is sent once: not replayed after a 401 or on a retry. */
+  body?: Buffer | Readable;
   /** Token scopes this request needs ("repository:a/b:pull"). */
   scope?: string | string[];
   /** Retries for this request instead of the client's (0 for requests that must not be replayed blindly). */
@@ -76,7 +81,9 @@ const TRANSIENT = new Set([
 export class RegistryClient {
   readonly retry: number;
   readonly retryDelay: number;
+  /** The largest blob sent in one PUT; with `chunked`, the size of every PATCH too. */
   readonly chunkSize: number;
+  readonly chunked: boolean;
   /** "https://host" or "http://host", known after the ping. */
   private base: string | undefined;
   private pinging: Promise<void> | undefined;
@@ -91,6 +98,7 @@ export class RegistryClient {
     this.retry = opts.retry ?? 3;
     this.retryDelay = opts.retryDelay ?? 500;
     this.chunkSize = opts.uploadChunkSize ?? 8 << 20;
+    this.chunked = opts.uploadChunkSize !== undefined;
     this.dispatcher = httpAgent((origin) => ({ ...(this.isRegistry(origin) ? this.tls?.connect : otherHostTls()) }));
   }
 
@@ -187,7 +195,7 @@ export class RegistryClient {
         }
         throw redact(e, this.secrets);
       }
-      if (res.statusCode === 401 && !reauthenticated) {
+      if (res.statusCode === 401 && !reauthenticated && !(req.body && !Buffer.isBuffer(req.body))) {
         reauthenticated = true;
         await res.body.dump();
         this.challenge = pickChallenge(res.headers['www-authenticate']) ?? this.challenge;
@@ -285,7 +293,8 @@ export class RegistryClient {
 
   /**
    * Upload a blob: a cross-repository mount from the first of `mountFrom` that has it, else one PUT for a blob
-   * up to `uploadChunkSize`, else PATCH chunks closed by a PUT with the digest, which the registry checks.
+   * up to the chunk size, else one streamed PATCH (or PATCH chunks with `uploadChunkSize`), closed by a PUT
+   * with the digest, which the registry checks.
    */
   uploadBlob(repo: string, desc: Descriptor, data: Readable, mountFrom: string[] = []): Promise<UploadResult> {
     return uploadBlob(this, repo, desc, data, mountFrom);

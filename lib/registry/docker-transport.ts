@@ -118,6 +118,7 @@ export class DockerSource implements ImageSource {
 
 export class DockerDestination implements ImageDestination {
   readonly description: string;
+  readonly checksDigests = true;
   readonly client: RegistryClient;
   private readonly mountFrom: string[];
   /** The top-level manifest's digest once written (or found already there), for --digestfile. */

@@ -187,6 +187,36 @@ describe('push and pull (a real distribution registry on 127.0.0.1)', function (
     }
   });
 
+  it('starts a large blob again when its streamed upload breaks, and the push completes', async function () {
+    const c = hodOk(a.root, ['from', 'base:1']);
+    sh(`head -c 10000000 /dev/urandom > '${hodOk(a.root, ['mount', c])}/big'`);
+    hodOk(a.root, ['commit', '--rm', c, 'big:1']);
+    let breakPatch = true;
+    const proxy = await startProxy(reg.host, {
+      fault: (req) => {
+        if (req.method !== 'PATCH' || !breakPatch) return false;
+        breakPatch = false;
+        let got = 0;
+        req.on('data', (b: Buffer) => {
+          got += b.length;
+          if (got > 3_000_000) req.socket.destroy();
+        });
+        return true;
+      },
+    });
+    try {
+      const r = await hodAsync(a.root, ['push', NO_TLS, '--retry-delay', '10ms', 'big:1', `${proxy.host}/broken/big:1`]);
+      expect(r.status, r.stderr).to.equal(0);
+      expect(breakPatch).to.equal(false);
+      expect(proxy.requests.filter((l) => l.startsWith('PATCH')), proxy.requests.join('\n')).to.have.length(2);
+      const digest = hodOk(a.root, ['inspect', '--format', '{{.FromImageDigest}}', 'big:1']);
+      expect(JSON.parse(sh(`skopeo inspect --tls-verify=false docker://${reg.host}/broken/big:1`)).Digest).to.equal(digest);
+    } finally {
+      await proxy.stop();
+      hodOk(a.root, ['rmi', 'big:1']);
+    }
+  });
+
   it('says what is wrong: a plain-HTTP registry without --tls-verify=false, an unknown image, a schema 1 manifest, an unknown transport', async function () {
     const tls = hod(b.root, ['pull', `${reg.host}/team/app:1`]);
     expect(tls.status).to.equal(125);

@@ -126,6 +126,39 @@ describe('registry client: upload paths (plain HTTP registry behind a logging pr
     expect(digestOf(back)).to.equal(b.desc.digest);
   });
 
+  it('streams a blob larger than 8 MiB in one PATCH by default; a PATCH broken halfway fails as retryable and leaves no blob', async function () {
+    const streaming = new RegistryClient(proxy.host, { tlsVerify: false, retryDelay: 10 });
+    let breakPatch = true;
+    const faulty = await startProxy(reg.host, {
+      fault: (req) => {
+        if (req.method !== 'PATCH' || !breakPatch) return false;
+        breakPatch = false;
+        let got = 0;
+        req.on('data', (b: Buffer) => {
+          got += b.length;
+          if (got > 2_000_000) req.socket.destroy();
+        });
+        return true;
+      },
+    });
+    const broken = new RegistryClient(faulty.host, { tlsVerify: false, retryDelay: 10 });
+    try {
+      const b = randomBlob(9 * (1 << 20) + 7, 'streamed');
+      expect(await streaming.uploadBlob('up/streamed', b.desc, streamOf(b.bytes, 65536))).to.equal('uploaded');
+      expect(uploads()).to.deep.equal(['POST', 'PATCH', 'PUT']);
+      expect(digestOf(await readAll(await streaming.blob('up/streamed', b.desc.digest, b.desc.size)))).to.equal(b.desc.digest);
+
+      const err = await broken.uploadBlob('up/broken', b.desc, streamOf(b.bytes, 65536)).then(() => undefined, (e: Error & { retryable?: boolean }) => e);
+      expect(err?.retryable, err?.message).to.equal(true);
+      expect(await broken.hasBlob('up/broken', b.desc.digest)).to.equal(false);
+      expect(await broken.uploadBlob('up/broken', b.desc, streamOf(b.bytes, 65536))).to.equal('uploaded');
+    } finally {
+      await streaming.close();
+      await broken.close();
+      await faulty.stop();
+    }
+  });
+
   it('lets the registry refuse a blob whose bytes do not match the digest, keeping nothing', async function () {
     const b = randomBlob(4000, 'liar');
     const other = randomBlob(4000, 'other');
