@@ -365,6 +365,7 @@ interface PendingNode {
 }
 
 const B = (p: string): Buffer => Buffer.from(p, 'latin1');
+const S_ISGID = 0o2000;
 
 function lstatOrUndefined(p: string): fs.Stats | undefined {
   try {
@@ -383,6 +384,14 @@ class Unpacker {
   bytes = 0;
   /** Host paths (byte strings) known to be real directories; cleared whenever a directory is removed. */
   private readonly knownDirs = new Set<string>();
+  /**
+   * Known directories without the setgid bit: a file created in one gets our own gid, so when the entry's
+   * owner is us already no chown is needed. Cleared with knownDirs.
+   */
+  private readonly plainDirs = new Set<string>();
+  private readonly euid = process.geteuid?.() ?? -1;
+  private readonly egid = process.getegid?.() ?? -1;
+  private readonly umask = currentUmask();
   /** Device nodes and whiteouts waiting for the next mknod batch, and every directory above one of them. */
   private readonly pendingNodes = new Map<string, PendingNode>();
   private readonly pendingDirs = new Set<string>();
@@ -397,6 +406,7 @@ class Unpacker {
     private readonly globalPax: PaxRecords,
   ) {
     this.knownDirs.add(root);
+    if (!(fs.statSync(B(root)).mode & S_ISGID)) this.plainDirs.add(root);
     this.written = opts.whiteouts === 'apply' ? new Set([root]) : undefined;
   }
 
@@ -444,8 +454,11 @@ class Unpacker {
         this.create(host, true, () => fs.mkdirSync(B(host), 0o700));
         const { uid, gid } = this.owner(h, pax);
         fs.lchownSync(B(host), uid, gid);
-        fs.chmodSync(B(host), (h.mode ?? 0o755) & 0o7777);
+        const mode = (h.mode ?? 0o755) & 0o7777;
+        fs.chmodSync(B(host), mode);
         this.knownDirs.add(host);
+        if (mode & S_ISGID) this.plainDirs.delete(host);
+        else this.plainDirs.add(host);
         this.written?.add(host);
         this.dirTimes.set(host, this.times(h, pax));
         this.addXattrs(host, pax);
@@ -512,17 +525,22 @@ class Unpacker {
     const h = e.header;
     const host = await this.target(name, parts);
     const c = fs.constants;
+    const mode = (h.mode ?? 0o644) & 0o7777;
+    const { uid, gid } = this.owner(h, pax);
+    // 20,000 small files make syscalls the cost: a new file is already ours (when its directory is not setgid)
+    // and, if the umask keeps every bit of an ordinary mode, already has that mode
+    const owned = uid === this.euid && gid === this.egid && this.plainDirs.has(dirname(host));
+    const exact = owned && (mode & 0o7000) === 0 && (mode & ~this.umask) === mode;
     let fd = -1;
-    this.create(host, false, () => { fd = fs.openSync(B(host), c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, 0o600); });
+    this.create(host, false, () => { fd = fs.openSync(B(host), c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, exact ? mode : 0o600); });
     try {
       for await (const chunk of e as AsyncIterable<Buffer>) {
         let off = 0;
         while (off < chunk.length) off += fs.writeSync(fd, chunk, off);
         this.bytes += chunk.length;
       }
-      const { uid, gid } = this.owner(h, pax);
-      fs.fchownSync(fd, uid, gid);
-      fs.fchmodSync(fd, (h.mode ?? 0o644) & 0o7777);
+      if (!owned) fs.fchownSync(fd, uid, gid);
+      if (!exact) fs.fchmodSync(fd, mode);
       const [atime, mtime] = this.times(h, pax);
       fs.futimesSync(fd, atime, mtime);
     } finally {
@@ -612,6 +630,10 @@ class Unpacker {
   }
 
   private resolve(name: string, parts: string[], what = ''): string {
+    // the parent is a directory this unpack made or checked (and nothing has been removed since): only the
+    // last component, which is not followed, is left, so the walk safeJoin would do finds nothing new
+    const parent = parts.length > 1 ? `${this.root}/${parts.slice(0, -1).join('/')}` : this.root;
+    if (this.knownDirs.has(parent)) return `${parent}/${parts[parts.length - 1]}`;
     try {
       return safeJoin(this.root, parts.join('/'), { escapes: 'refuse', encoding: 'latin1', knownDirs: this.knownDirs });
     } catch (err) {
@@ -637,6 +659,7 @@ class Unpacker {
       throw new HodError('EUNPACK', `archive entry "${fromByteString(name)}": "${fromByteString(dir.slice(this.root.length + 1))}" exists and is not a directory`);
     }
     this.knownDirs.add(dir);
+    if (!st || !(st.mode & S_ISGID)) this.plainDirs.add(dir);
     this.written?.add(dir);
   }
 
@@ -673,6 +696,9 @@ class Unpacker {
       fs.rmSync(B(host), { recursive: true, force: true });
       this.knownDirs.clear();
       this.knownDirs.add(this.root);
+      const rootPlain = this.plainDirs.has(this.root);
+      this.plainDirs.clear();
+      if (rootPlain) this.plainDirs.add(this.root);
       const under = host + '/';
       for (const m of [this.pendingXattrs, this.dirTimes] as Map<string, unknown>[]) {
         for (const k of m.keys()) if (k === host || k.startsWith(under)) m.delete(k);
@@ -743,6 +769,17 @@ class Unpacker {
 
   private hostile(name: string, why: string): HostileArchiveError {
     return new HostileArchiveError(fromByteString(name), why);
+  }
+}
+
+/** The process's umask, read by setting it and putting it back at once (reading alone is deprecated). */
+function currentUmask(): number {
+  try {
+    const old = process.umask(0o022);
+    process.umask(old);
+    return old;
+  } catch {
+    return 0o777; // a worker thread may not change it: then assume nothing and chmod every file
   }
 }
 

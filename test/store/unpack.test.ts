@@ -70,6 +70,29 @@ describe('store/unpack', function () {
     }
   });
 
+  describe('owners and modes when chown and chmod are skipped for files that are already right', () => {
+    it('gives a file the tar\'s group inside a setgid directory, and modes the umask would mask', async () => {
+      const archive = await packTar([
+        { name: 'sg', type: 'directory', mode: 0o2775, uid: 0, gid: 1234 },
+        { name: 'sg/f', data: 'x', mode: 0o644, uid: 0, gid: 0 },
+        { name: 'plain', type: 'directory', mode: 0o755, uid: 0, gid: 0 },
+        { name: 'plain/open', data: 'x', mode: 0o666, uid: 0, gid: 0 },
+        { name: 'plain/suid', data: 'x', mode: 0o4755, uid: 0, gid: 0 },
+        { name: 'plain/other', data: 'x', mode: 0o640, uid: 1000, gid: 1000 },
+        { name: 'plain/mine', data: 'x', mode: 0o600, uid: 0, gid: 0 },
+      ]);
+      await unpack(archive, tmp);
+      const st = (p: string) => fs.lstatSync(path.join(tmp, p));
+      expect(st('sg').gid).to.equal(1234);
+      expect(st('sg').mode & 0o7777).to.equal(0o2775);
+      expect(st('sg/f').gid, 'not the setgid directory\'s group').to.equal(0);
+      expect(st('plain/open').mode & 0o7777).to.equal(0o666);
+      expect(st('plain/suid').mode & 0o7777).to.equal(0o4755);
+      expect([st('plain/other').uid, st('plain/other').gid, st('plain/other').mode & 0o7777]).to.deep.equal([1000, 1000, 0o640]);
+      expect(st('plain/mine').mode & 0o7777).to.equal(0o600);
+    });
+  });
+
   describe('hostile archives', () => {
     // Layout: tmp/dest is unpacked into; tmp/outside must stay as it is.
     let dest: string;
