@@ -17,6 +17,9 @@ import { unpackLayer } from '../store/unpack.js';
 import type { Store } from '../store/store.js';
 import { verifier } from './copy-image.js';
 
+/** Layers this large get a thread of their own for writing files; smaller ones would not repay starting it. */
+export const PARALLEL_WRITES_FROM = 16 << 20;
+
 export class StoreDestination implements ImageDestination {
   readonly description: string;
   private manifest: { desc: Descriptor; parsed: Manifest } | undefined;
@@ -43,7 +46,7 @@ export class StoreDestination implements ImageDestination {
       const check = verifier(desc, this.description);
       const toFile = pipeline(data, check, fileWriteStream(staged));
       // a layer is also unpacked as it arrives, so the download and the extraction overlap
-      const unpacking = dir && compression ? this.unpackWhileDownloading(check, compression, dir) : undefined;
+      const unpacking = dir && compression ? this.unpackWhileDownloading(check, compression, dir, desc.size >= PARALLEL_WRITES_FROM) : undefined;
       await Promise.all([toFile, unpacking]);
       this.pin(desc.digest);
       this.store.blobs.adopt(staged, desc.digest);
@@ -56,7 +59,7 @@ export class StoreDestination implements ImageDestination {
   }
 
   /** Unpack the verified bytes of a layer into `dir` (overlay form); resolves to the diff id they hash to. */
-  private async unpackWhileDownloading(check: Readable, compression: 'gzip' | 'none', dir: string): Promise<string> {
+  private async unpackWhileDownloading(check: Readable, compression: 'gzip' | 'none', dir: string, parallelWrites: boolean): Promise<string> {
     fs.mkdirSync(dir, { mode: 0o755 });
     const plain = compression === 'gzip' ? zlib.createGunzip({ chunkSize: 1 << 20 }) : new PassThrough({ highWaterMark: 1 << 20 });
     const hash = crypto.createHash('sha256');
@@ -72,7 +75,7 @@ export class StoreDestination implements ImageDestination {
     plain.on('error', (e) => tap.destroy(e));
     plain.pipe(tap);
     try {
-      await unpackLayer(tap, dir, { whiteouts: 'overlay' });
+      await unpackLayer(tap, dir, { whiteouts: 'overlay', parallelWrites });
       // what follows the tar's end blocks still belongs to the diff id
       await pipeline(tap, async function* (src) { for await (const _ of src) { /* drain */ } });
     } catch (err) {

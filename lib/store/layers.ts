@@ -72,7 +72,8 @@ export async function ensureLayerDir(store: Store, diffId: string, blobDigest: s
   const tmp = tmpName(store.paths.tmp, 'layer');
   fs.mkdirSync(tmp, { mode: 0o755 });
   try {
-    await applyLayerBlob(store, blobDigest, diffId, tmp, { whiteouts: 'overlay' });
+    // a fresh directory: a large layer's files may be written on a second thread
+    await applyLayerBlob(store, blobDigest, diffId, tmp, { whiteouts: 'overlay', parallelWrites: store.blobs.size(blobDigest) >= 16 << 20 });
     adoptLayerDir(store, tmp, diffId);
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });

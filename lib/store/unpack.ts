@@ -25,6 +25,7 @@ import tar from 'tar-stream';
 import { execa } from 'execa';
 import { HodError, HostileArchiveError, SystemError } from '../errors.js';
 import { PathEscapeError, cleanRelative, fromByteString, safeJoin, toByteString } from './pathsafe.js';
+import { FileWriter } from './file-writer.js';
 import {
   OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE, OVERLAY_XATTR_PREFIX, isOpaqueMarker, isValidWhiteoutTarget,
   isWhiteoutMeta, hasWhiteoutPrefix, whiteoutTarget,
@@ -45,6 +46,11 @@ export interface UnpackOptions {
   ownership?: { uid: number; gid: number };
   /** Set every mtime (and atime) to this, in seconds since the epoch (like SOURCE_DATE_EPOCH). */
   mtimeOverride?: number;
+  /**
+   * Write regular files on a worker thread (file-writer.ts), for large layers. Only for a `dest` that is a
+   * new, empty directory, and not with whiteouts 'apply': everything there is then this unpack's own doing.
+   */
+  parallelWrites?: boolean;
 }
 
 export interface UnpackResult {
@@ -333,7 +339,8 @@ export async function unpackLayer(input: Readable, dest: string, opts: UnpackOpt
   const extract = makeExtract(globals);
   dec.output.on('error', (err) => extract.destroy(err));
   dec.output.pipe(extract as unknown as NodeJS.WritableStream);
-  const u = new Unpacker(toByteString(root), opts, globals.records);
+  const writer = opts.parallelWrites && opts.whiteouts !== 'apply' ? new FileWriter() : undefined;
+  const u = new Unpacker(toByteString(root), opts, globals.records, writer);
   try {
     for await (const entry of extract) await u.entry(entry);
     await u.finish();
@@ -350,6 +357,9 @@ export async function unpackLayer(input: Readable, dest: string, opts: UnpackOpt
     dec.abort();
     extract.destroy();
     throw err;
+  } finally {
+    // stops the thread between two calls at the latest: nothing writes under dest once this returns
+    await writer?.close();
   }
   const decErr = await dec.finished;
   if (decErr) throw decErr;
@@ -400,10 +410,14 @@ class Unpacker {
   /** 'apply' mode: what this archive wrote (and the directories above), which its own whiteouts must not delete. */
   private readonly written: Set<string> | undefined;
 
+  /** With a writer: every path this unpack created or queued, which is all there is under root. */
+  private readonly touched = new Set<string>();
+
   constructor(
     private readonly root: string,
     private readonly opts: UnpackOptions,
     private readonly globalPax: PaxRecords,
+    private readonly writer?: FileWriter,
   ) {
     this.knownDirs.add(root);
     if (!(fs.statSync(B(root)).mode & S_ISGID)) this.plainDirs.add(root);
@@ -504,6 +518,7 @@ class Unpacker {
 
   /** Create every pending node, then set the xattrs, then the directory times. */
   async finish(): Promise<void> {
+    await this.writer?.flush();
     await this.flushNodes();
     if (this.pendingXattrs.size > 0) {
       await setXattrsMany(this.pendingXattrs, { encoding: 'latin1' });
@@ -531,6 +546,15 @@ class Unpacker {
     // and, if the umask keeps every bit of an ordinary mode, already has that mode
     const owned = uid === this.euid && gid === this.egid && this.plainDirs.has(dirname(host));
     const exact = owned && (mode & 0o7000) === 0 && (mode & ~this.umask) === mode;
+    if (this.writer && !this.touched.has(host)) {
+      const [atime, mtime] = this.times(h, pax);
+      const meta = { openMode: exact ? mode : 0o600, mode, chmod: !exact, uid, gid, chown: !owned, atime, mtime };
+      this.touched.add(host);
+      this.bytes += await this.writer.add(host, h.size ?? 0, meta, e as AsyncIterable<Buffer>);
+      this.written?.add(host);
+      this.addXattrs(host, pax);
+      return;
+    }
     let fd = -1;
     this.create(host, false, () => { fd = fs.openSync(B(host), c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, exact ? mode : 0o600); });
     try {
@@ -623,7 +647,11 @@ class Unpacker {
 
   /** Resolve the entry's path safely, create its parent directories, and settle pending nodes in its way. */
   private async target(name: string, parts: string[]): Promise<string> {
+    // a walk through directories not known yet must see the queued files as they will be
+    if (this.writer?.busy && !this.knownDirs.has(parentPath(this.root, parts))) await this.writer.flush();
     const host = this.resolve(name, parts);
+    // something is there, or will be: let the writer finish before it is replaced or looked at
+    if (this.writer?.busy && this.touched.has(host)) await this.writer.flush();
     await this.settle(host);
     this.ensureDir(dirname(host), name);
     return host;
@@ -632,7 +660,7 @@ class Unpacker {
   private resolve(name: string, parts: string[], what = ''): string {
     // the parent is a directory this unpack made or checked (and nothing has been removed since): only the
     // last component, which is not followed, is left, so the walk safeJoin would do finds nothing new
-    const parent = parts.length > 1 ? `${this.root}/${parts.slice(0, -1).join('/')}` : this.root;
+    const parent = parentPath(this.root, parts);
     if (this.knownDirs.has(parent)) return `${parent}/${parts[parts.length - 1]}`;
     try {
       return safeJoin(this.root, parts.join('/'), { escapes: 'refuse', encoding: 'latin1', knownDirs: this.knownDirs });
@@ -659,6 +687,7 @@ class Unpacker {
       throw new HodError('EUNPACK', `archive entry "${fromByteString(name)}": "${fromByteString(dir.slice(this.root.length + 1))}" exists and is not a directory`);
     }
     this.knownDirs.add(dir);
+    this.writer && this.touched.add(dir);
     if (!st || !(st.mode & S_ISGID)) this.plainDirs.add(dir);
     this.written?.add(dir);
   }
@@ -669,6 +698,7 @@ class Unpacker {
    * content and takes the new metadata. (Trying first saves an lstat per entry in the usual empty destination.)
    */
   private create(host: string, isDir: boolean, make: () => void): void {
+    this.writer && this.touched.add(host);
     try {
       make();
       return;
@@ -712,12 +742,14 @@ class Unpacker {
   // --- pending device nodes ---
 
   private addPending(host: string, p: PendingNode): void {
+    this.writer && this.touched.add(host);
     this.pendingNodes.set(host, p);
     for (let d = dirname(host); d.length > this.root.length && !this.pendingDirs.has(d); d = dirname(d)) this.pendingDirs.add(d);
   }
 
   /** Create the pending nodes now if `host` is one of them, lies under one, or is a directory above one. */
   private async settle(host: string): Promise<void> {
+    if (this.writer?.isPending(host)) await this.writer.flush();
     if (this.pendingNodes.size === 0) return;
     let hit = this.pendingDirs.has(host);
     for (let p = host; !hit && p.length > this.root.length; p = dirname(p)) hit = this.pendingNodes.has(p);
@@ -770,6 +802,11 @@ class Unpacker {
   private hostile(name: string, why: string): HostileArchiveError {
     return new HostileArchiveError(fromByteString(name), why);
   }
+}
+
+/** The host path of the directory an entry (its cleaned components) lands in. */
+function parentPath(root: string, parts: string[]): string {
+  return parts.length > 1 ? `${root}/${parts.slice(0, -1).join('/')}` : root;
 }
 
 /** The process's umask, read by setting it and putting it back at once (reading alone is deprecated). */

@@ -162,14 +162,16 @@ describe('store/unpack', function () {
         () => fs.symlinkSync(outside, path.join(dest, 'pre'))],
     ];
 
-    for (const [title, specs, whiteouts, setup] of table) {
+    const runs = table.flatMap(([t, sp, w, se]): Array<[string, () => Spec[], UnpackOptions['whiteouts'] | undefined, (() => void) | undefined, boolean]> =>
+      w === 'apply' ? [[t, sp, w, se, false]] : [[t, sp, w, se, false], [`${t} (worker thread writes)`, sp, w, se, true]]);
+    for (const [title, specs, whiteouts, setup, parallelWrites] of runs) {
       it(`refuses ${title}`, async () => {
         setup?.();
         const before = snapshot(tmp);
         for (const k of Object.keys(before)) if (k === 'dest' || k.startsWith('dest/')) delete before[k];
         let err: unknown;
         try {
-          await unpack(await packTar(specs()), dest, { whiteouts: whiteouts ?? 'none' });
+          await unpack(await packTar(specs()), dest, { whiteouts: whiteouts ?? 'none', parallelWrites });
         } catch (e) { err = e; }
         expect(err, 'must be refused').to.be.instanceOf(HostileArchiveError);
         expect((err as Error).message).to.match(/refusing archive entry "/);
@@ -208,6 +210,46 @@ describe('store/unpack', function () {
       expect(fs.readlinkSync(path.join(dest, 'outlink'))).to.equal('../../../../etc/shadow');
       expect(fs.lstatSync(path.join(dest, 'abslink')).isFile()).to.equal(true);
       expect(fs.statSync(path.join(dest, 'hl')).ino).to.equal(fs.statSync(path.join(dest, 'abs/file')).ino);
+    });
+  });
+
+  describe('files written by the worker thread: the same tree as written in order', () => {
+    const cases: Array<[string, () => Spec[]]> = [
+      ['a file given twice', () => [{ name: 'a', data: 'first' }, { name: 'a', data: 'second', mode: 0o600 }]],
+      ['a file replaced by a directory, then a file in it', () => [{ name: 'x', data: 'file' }, { name: 'x/', type: 'directory' }, { name: 'x/y', data: 'y' }]],
+      ['a directory replaced by a file', () => [{ name: 'd/', type: 'directory' }, { name: 'd/f', data: 'f' }, { name: 'd', data: 'now a file' }]],
+      ['a hard link to a file just queued', () => [{ name: 'f', data: 'content', uid: 7, gid: 8 }, { name: 'h', type: 'link', linkname: 'f' }]],
+      ['a symlink replacing a file, then a file beside it', () => [{ name: 's', data: 's' }, { name: 's', type: 'symlink', linkname: 'target' }, { name: 't', data: 't' }]],
+      ['a whiteout for a file of the same layer', () => [{ name: 'w', data: 'kept' }, { name: '.wh.w', data: '' }]],
+      ['many files across directories', () => Array.from({ length: 300 }, (_, i) => ({ name: `d${i % 7}/sub${i % 3}/f${i}`, data: 'x'.repeat(i * 37), mode: i % 2 ? 0o644 : 0o755, uid: i % 5, gid: i % 4 }))],
+    ];
+    for (const [title, specs] of cases) {
+      it(title, async () => {
+        const archive = await packTar(specs());
+        const inOrder = path.join(tmp, 'in-order');
+        const threaded = path.join(tmp, 'threaded');
+        // directories made on the way get the time of the unpack: fix every time so two unpacks compare
+        await unpack(archive, inOrder, { whiteouts: 'overlay', mtimeOverride: 1_234_567 });
+        await unpack(archive, threaded, { whiteouts: 'overlay', mtimeOverride: 1_234_567, parallelWrites: true });
+        const [got, want] = [snapshot(threaded), snapshot(inOrder)];
+        delete got['.']; // the destination itself keeps the time its last entry gave it
+        delete want['.'];
+        expect(got).to.deep.equal(want);
+      });
+    }
+
+    it('contains a directory swapped for a symlink while its files are queued', async () => {
+      const outside = path.join(tmp, 'outside');
+      fs.mkdirSync(outside);
+      const archive = await packTar([
+        { name: 'd/', type: 'directory' },
+        ...Array.from({ length: 50 }, (_, i) => ({ name: `d/f${i}`, data: 'q'.repeat(1000) })),
+        { name: 'd', type: 'symlink', linkname: '../outside' },
+        { name: 'd/pwned', data: 'pwned' },
+      ]);
+      const err = await unpack(archive, path.join(tmp, 'dest'), { whiteouts: 'none', parallelWrites: true }).then(() => undefined, (e: unknown) => e);
+      expect(err).to.be.instanceOf(HostileArchiveError);
+      expect(fs.readdirSync(outside)).to.deep.equal([]);
     });
   });
 
@@ -253,10 +295,11 @@ describe('store/unpack', function () {
       await execa('tar', ['--format=pax', '--xattrs', '--xattrs-include=*', '--numeric-owner', '-C', src, '-cf', tarball, '.']);
     });
 
-    const variants: Array<[string, string | undefined]> = [
+    const variants: Array<[string, string | undefined, boolean?]> = [
       ['plain', undefined], ['gzip', 'gzip'], ['bzip2', 'bzip2'], ['xz', 'xz'], ['zstd', 'zstd'],
+      ['plain, files written by the worker thread', undefined, true], ['gzip, files written by the worker thread', 'gzip', true],
     ];
-    for (const [name, tool] of variants) {
+    for (const [name, tool, parallelWrites] of variants) {
       it(`restores everything (${name})`, async function () {
         let file = tarball;
         if (tool) {
@@ -265,7 +308,7 @@ describe('store/unpack', function () {
         }
         expect(await isTarArchive(file)).to.equal(true);
         const dest = path.join(tmp, 'dest');
-        const res = await unpackLayer(fs.createReadStream(file), dest, { whiteouts: 'overlay' });
+        const res = await unpackLayer(fs.createReadStream(file), dest, { whiteouts: 'overlay', parallelWrites });
         expect(res.entries).to.equal(Object.keys(snapshot(src)).length); // "." is an entry too
         expect(res.bytes).to.equal(70_000 + 2 + 4 + 4 + 11 + 4);
         const want = snapshot(src);
