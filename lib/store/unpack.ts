@@ -21,11 +21,11 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { Readable, pipeline } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import tar from 'tar-stream';
 import { execa } from 'execa';
 import { HodError, HostileArchiveError, SystemError } from '../errors.js';
 import { PathEscapeError, cleanRelative, fromByteString, safeJoin, toByteString } from './pathsafe.js';
 import { FileWriter } from './file-writer.js';
+import { readTar, type PaxRecords, type TarEntry, type TarHeader } from './tar-reader.js';
 import {
   OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE, OVERLAY_XATTR_PREFIX, isOpaqueMarker, isValidWhiteoutTarget,
   isWhiteoutMeta, hasWhiteoutPrefix, whiteoutTarget,
@@ -256,71 +256,6 @@ function decompress(comp: Compression, src: Readable): Decompressor {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// PAX records, byte-exact. tar-stream decodes PAX values as UTF-8, which mangles binary xattr values (e.g.
-// security.capability) and non-UTF-8 names; we replace its decoder on our extract instance with one that keeps the
-// raw bytes. Header names are read as latin1 (filenameEncoding) for the same reason.
-
-/** One archive member as tar-stream's extract yields it. */
-type Entry = tar.Extract extends AsyncIterable<infer S> ? S : never;
-
-const RAW = Symbol('raw pax records');
-type PaxRecords = Map<string, Buffer>; // key (byte string) -> raw value
-interface PaxObject { [key: string]: unknown; [RAW]: PaxRecords }
-
-/** Parse PAX extended header records ("%d %s=%s\n") keeping values as raw bytes. */
-export function decodePaxRecords(buf: Buffer): PaxRecords {
-  const out: PaxRecords = new Map();
-  let pos = 0;
-  while (pos < buf.length) {
-    const sp = buf.indexOf(0x20, pos);
-    if (sp < 0) break;
-    const len = parseInt(buf.subarray(pos, sp).toString('latin1'), 10);
-    if (!(len > 0) || pos + len > buf.length) break;
-    const rec = buf.subarray(sp + 1, pos + len - 1); // drop the trailing newline
-    const eq = rec.indexOf(0x3d);
-    if (eq > 0) out.set(rec.subarray(0, eq).toString('latin1'), Buffer.from(rec.subarray(eq + 1)));
-    pos += len;
-  }
-  return out;
-}
-
-function paxObject(records: PaxRecords): PaxObject {
-  const obj: PaxObject = { [RAW]: records };
-  // the three fields tar-stream itself applies to the header; names as byte strings like the header's
-  for (const k of ['path', 'linkpath', 'size']) {
-    const v = records.get(k);
-    if (v !== undefined) obj[k] = v.toString('latin1');
-  }
-  return obj;
-}
-
-interface ExtractInternals {
-  _header: { type: string };
-  _pax: PaxObject | null;
-  _paxGlobal: unknown;
-  _decodeLongHeader(buf: Buffer): void;
-}
-
-function makeExtract(globals: { records: PaxRecords }): tar.Extract {
-  const ex = tar.extract({ filenameEncoding: 'latin1' } as Parameters<typeof tar.extract>[0]);
-  const inner = ex as unknown as ExtractInternals;
-  const original = inner._decodeLongHeader;
-  if (typeof original !== 'function') throw new SystemError('tar-stream internals changed: cannot read PAX headers exactly');
-  inner._decodeLongHeader = function (this: ExtractInternals, buf: Buffer): void {
-    const type = this._header.type;
-    if (type === 'pax-header') {
-      this._pax = paxObject(decodePaxRecords(buf));
-    } else if (type === 'pax-global-header') {
-      for (const [k, v] of decodePaxRecords(buf)) globals.records.set(k, v);
-      this._paxGlobal = null; // applied by us, to every following entry
-    } else {
-      original.call(this, buf);
-    }
-  };
-  return ex;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Unpacking
 
 /**
@@ -335,14 +270,11 @@ export async function unpackLayer(input: Readable, dest: string, opts: UnpackOpt
   fs.mkdirSync(root, { recursive: true });
   const { head, stream } = await peek(input, 6);
   const dec = decompress(detectCompression(head), stream);
-  const globals = { records: new Map() as PaxRecords };
-  const extract = makeExtract(globals);
-  dec.output.on('error', (err) => extract.destroy(err));
-  dec.output.pipe(extract as unknown as NodeJS.WritableStream);
+  const globals: PaxRecords = new Map();
   const writer = opts.parallelWrites && opts.whiteouts !== 'apply' ? new FileWriter() : undefined;
-  const u = new Unpacker(toByteString(root), opts, globals.records, writer);
+  const u = new Unpacker(toByteString(root), opts, globals, writer);
   try {
-    for await (const entry of extract) await u.entry(entry);
+    for await (const entry of readTar(dec.output, globals)) await u.entry(entry);
     await u.finish();
   } catch (err) {
     const ours = err instanceof HodError || (err as NodeJS.ErrnoException).syscall !== undefined;
@@ -351,11 +283,9 @@ export async function unpackLayer(input: Readable, dest: string, opts: UnpackOpt
       // decompressor, if it fails
       const decErr = await Promise.race([dec.finished, delay(500, undefined, { ref: false })]);
       dec.abort();
-      extract.destroy();
       throw decErr ?? new HodError('EUNPACK', `cannot read archive: ${(err as Error).message}`, { cause: err });
     }
     dec.abort();
-    extract.destroy();
     throw err;
   } finally {
     // stops the thread between two calls at the latest: nothing writes under dest once this returns
@@ -424,7 +354,7 @@ class Unpacker {
     this.written = opts.whiteouts === 'apply' ? new Set([root]) : undefined;
   }
 
-  async entry(e: Entry): Promise<void> {
+  async entry(e: TarEntry): Promise<void> {
     this.entries++;
     const h = e.header;
     const name = h.name;
@@ -536,7 +466,7 @@ class Unpacker {
 
   // --- entry kinds ---
 
-  private async file(e: Entry, name: string, parts: string[], pax: PaxRecords): Promise<void> {
+  private async file(e: TarEntry, name: string, parts: string[], pax: PaxRecords): Promise<void> {
     const h = e.header;
     const host = await this.target(name, parts);
     const c = fs.constants;
@@ -550,7 +480,7 @@ class Unpacker {
       const [atime, mtime] = this.times(h, pax);
       const meta = { openMode: exact ? mode : 0o600, mode, chmod: !exact, uid, gid, chown: !owned, atime, mtime };
       this.touched.add(host);
-      this.bytes += await this.writer.add(host, h.size ?? 0, meta, e as AsyncIterable<Buffer>);
+      this.bytes += await this.writer.add(host, h.size ?? 0, meta, e.bodySync() ?? e);
       this.written?.add(host);
       this.addXattrs(host, pax);
       return;
@@ -558,11 +488,14 @@ class Unpacker {
     let fd = -1;
     this.create(host, false, () => { fd = fs.openSync(B(host), c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, exact ? mode : 0o600); });
     try {
-      for await (const chunk of e as AsyncIterable<Buffer>) {
+      const write = (chunk: Buffer) => {
         let off = 0;
         while (off < chunk.length) off += fs.writeSync(fd, chunk, off);
         this.bytes += chunk.length;
-      }
+      };
+      const body = e.bodySync();
+      if (body) body.forEach(write);
+      else for await (const chunk of e) write(chunk);
       if (!owned) fs.fchownSync(fd, uid, gid);
       if (!exact) fs.fchmodSync(fd, mode);
       const [atime, mtime] = this.times(h, pax);
@@ -595,7 +528,7 @@ class Unpacker {
     this.written?.add(host);
   }
 
-  private async whiteout(name: string, parts: string[], base: string, h: tar.Header, pax: PaxRecords): Promise<void> {
+  private async whiteout(name: string, parts: string[], base: string, h: TarHeader, pax: PaxRecords): Promise<void> {
     const dirParts = parts.slice(0, -1);
     if (isOpaqueMarker(base)) {
       // resolve the marker's own path, so that a symlink in place of its directory is followed (and checked)
@@ -772,21 +705,21 @@ class Unpacker {
 
   // --- metadata ---
 
-  private paxOf(e: Entry): PaxRecords {
-    const own = (e.header as { pax?: PaxObject | null }).pax?.[RAW];
+  private paxOf(e: TarEntry): PaxRecords {
+    const own = e.pax;
     if (this.globalPax.size === 0) return own ?? new Map();
     const merged = new Map(this.globalPax);
     if (own) for (const [k, v] of own) merged.set(k, v);
     return merged;
   }
 
-  private owner(h: tar.Header, pax: PaxRecords): { uid: number; gid: number } {
+  private owner(h: TarHeader, pax: PaxRecords): { uid: number; gid: number } {
     if (this.opts.ownership) return this.opts.ownership;
     return { uid: paxInt(pax, 'uid') ?? h.uid ?? 0, gid: paxInt(pax, 'gid') ?? h.gid ?? 0 };
   }
 
   /** [atime, mtime] in seconds. */
-  private times(h: tar.Header, pax: PaxRecords): [number, number] {
+  private times(h: TarHeader, pax: PaxRecords): [number, number] {
     const o = this.opts.mtimeOverride;
     if (o !== undefined) return [o, o];
     const mtime = paxTime(pax, 'mtime') ?? (h.mtime ? h.mtime.getTime() / 1000 : 0);
