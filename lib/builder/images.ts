@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { ConflictError } from '../errors.js';
 import { formatReference, normalizeLocal } from '../image/reference.js';
 import type { ImageConfig, Manifest } from '../image/types.js';
-import type { StoredImage } from '../store/images.js';
+import { isIndexType, type StoredImage } from '../store/images.js';
 import { hexOf } from '../store/paths.js';
 import { discardTree } from '../store/discard.js';
 import type { Store } from '../store/store.js';
@@ -86,6 +86,7 @@ export function collectGarbage(store: Store): { blobs: number; layers: number } 
       rec.layers.forEach((d) => diffIds.add(hexOf(d)));
     }
     for (const desc of store.images.read().manifests) {
+      if (isIndexType(desc.mediaType)) continue; // a manifest list has no layers of its own
       const m = store.blobs.readJson<Manifest>(desc.digest);
       store.blobs.readJson<ImageConfig>(m.config.digest).rootfs.diff_ids.forEach((d) => diffIds.add(hexOf(d)));
     }

@@ -20,6 +20,7 @@ const LOADERS: Record<Verb, () => Promise<VerbModule>> = {
   images: () => import('./images.js'),
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),
+  manifest: () => import('./manifest.js'),
   login: () => import('./login.js'),
   logout: () => import('./logout.js'),
   inspect: () => import('./inspect.js'),

@@ -16,6 +16,7 @@ export const VERBS = {
   images: 'List images in the store',
   pull: 'Pull an image from a registry or a file transport into the store',
   push: 'Push an image to a registry or a file transport',
+  manifest: 'Create, change and push manifest lists (multi-platform images)',
   login: 'Log in to a registry',
   logout: 'Log out of a registry',
   inspect: 'Show the configuration of a container or image',

@@ -29,6 +29,7 @@ export interface Platform {
   os: string;
   variant?: string;
   'os.version'?: string;
+  'os.features'?: string[];
 }
 
 export interface Manifest {

@@ -28,6 +28,8 @@ export interface CopyOptions {
 
 export interface CopyResult {
   manifestDigest: string;
+  /** The manifest's size as written. */
+  size: number;
   configDigest: string;
   manifest: Manifest;
   mediaType: string;
@@ -119,21 +121,30 @@ async function pool<T>(items: T[], jobs: number, fn: (t: T) => Promise<void>): P
   if (failed !== undefined) throw failed;
 }
 
+/**
+ * One image's blobs, then its manifest, into `dst`, which is neither committed nor closed. `child`: the
+ * manifest is one of a list's, stored by its digest. `present`: `dst` had the image already (nothing sent).
+ */
+export async function copyManifest(src: ImageSource, dst: ImageDestination, opts: CopyOptions = {}, child = false): Promise<CopyResult & { present: boolean }> {
+  const raw = await imageManifest(src, opts);
+  const original = JSON.parse(raw.bytes.toString()) as Manifest;
+  if (!original.config || !Array.isArray(original.layers)) throw new HodError('EMANIFEST', `${src.description}: not an image manifest`);
+  const out = convertManifest(raw, original, opts.format);
+  const result = { manifestDigest: digestOf(out.raw.bytes), configDigest: original.config.digest, manifest: out.manifest, mediaType: out.raw.mediaType, size: out.raw.bytes.length };
+  if (!child && (await dst.hasManifest?.(result.manifestDigest))) {
+    for (const d of [original.config, ...original.layers]) opts.progress?.({ kind: 'skip', desc: d });
+    return { ...result, present: true };
+  }
+  await pool([original.config, ...original.layers], opts.jobs ?? 3, (d) => copyBlob(src, dst, d, opts));
+  await dst.putManifest(out.raw, { child });
+  return { ...result, present: false };
+}
+
 export async function copyImage(src: ImageSource, dst: ImageDestination, opts: CopyOptions = {}): Promise<CopyResult> {
   try {
-    const raw = await imageManifest(src, opts);
-    const original = JSON.parse(raw.bytes.toString()) as Manifest;
-    if (!original.config || !Array.isArray(original.layers)) throw new HodError('EMANIFEST', `${src.description}: not an image manifest`);
-    const out = convertManifest(raw, original, opts.format);
-    const result = { manifestDigest: digestOf(out.raw.bytes), configDigest: original.config.digest, manifest: out.manifest, mediaType: out.raw.mediaType };
-    if (await dst.hasManifest?.(result.manifestDigest)) {
-      for (const d of [original.config, ...original.layers]) opts.progress?.({ kind: 'skip', desc: d });
-      return result;
-    }
-    await pool([original.config, ...original.layers], opts.jobs ?? 3, (d) => copyBlob(src, dst, d, opts));
-    await dst.putManifest(out.raw);
-    await dst.commit();
-    return result;
+    const r = await copyManifest(src, dst, opts);
+    if (!r.present) await dst.commit();
+    return r;
   } finally {
     await Promise.allSettled([src.close(), dst.close()]);
   }

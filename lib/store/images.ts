@@ -48,6 +48,7 @@ export class ImageIndex {
   list(): StoredImage[] {
     const byDigest = new Map<string, StoredImage>();
     for (const desc of this.read().manifests) {
+      if (isIndexType(desc.mediaType)) continue; // a manifest list (lib/store/lists.ts), not an image
       let img = byDigest.get(desc.digest);
       if (!img) {
         const manifest = this.blobs.readJson<Manifest>(desc.digest);
@@ -116,7 +117,8 @@ export class ImageIndex {
         if (i >= 0) {
           const old = index.manifests[i];
           index.manifests.splice(i, 1);
-          if (old.digest !== desc.digest && !index.manifests.some((d) => d.digest === old.digest)) {
+          // an image left without names stays (unnamed); a list without a name is gone
+          if (old.digest !== desc.digest && !isIndexType(old.mediaType) && !index.manifests.some((d) => d.digest === old.digest)) {
             index.manifests.push(stripName(old));
           }
         }
@@ -153,7 +155,8 @@ export class ImageIndex {
     const refs = new Set<string>();
     for (const desc of this.read().manifests) {
       refs.add(desc.digest);
-      if (!fs.existsSync(this.blobs.path(desc.digest))) continue;
+      // a list's images are entries of their own while they are in the store
+      if (isIndexType(desc.mediaType) || !fs.existsSync(this.blobs.path(desc.digest))) continue;
       const m = this.blobs.readJson<Manifest>(desc.digest);
       refs.add(m.config.digest);
       for (const l of m.layers) refs.add(l.digest);
@@ -162,7 +165,12 @@ export class ImageIndex {
   }
 }
 
-function stripName(desc: Descriptor): Descriptor {
+/** Whether an index.json entry is a manifest list (an OCI index or a Docker manifest list). */
+export function isIndexType(mediaType: string | undefined): boolean {
+  return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList;
+}
+
+export function stripName(desc: Descriptor): Descriptor {
   const { annotations, ...rest } = desc;
   if (!annotations) return { ...rest };
   const { [REF_NAME]: _name, ...others } = annotations;
