@@ -37,8 +37,8 @@ export interface ImageDestination {
    */
   hasManifest?(digest: string): Promise<boolean>;
   /**
-   * The destination checks every blob against its digest itself (a registry, on the closing PUT), so the
-   * copy engine only counts bytes rather than hashing them a second time.
+   * The destination checks every blob against its digest itself (a registry on the closing PUT, a file
+   * transport or the store as it writes), so the copy engine only counts bytes rather than hashing twice.
    */
   readonly checksDigests?: boolean;
   /** Whether the blob is already there, so it is not sent again (a registry HEAD, a file's existence). */

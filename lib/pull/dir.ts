@@ -50,6 +50,8 @@ export class DirSource implements ImageSource {
 
 export class DirDestination implements ImageDestination {
   readonly description: string;
+  /** Every blob is hashed as it is written and refused on a mismatch. */
+  readonly checksDigests = true;
   private staging: string | undefined;
   private readonly created: string[] = [];
   private readonly stored = new Set<string>();

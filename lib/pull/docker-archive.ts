@@ -151,6 +151,8 @@ interface Staged {
  */
 export class DockerArchiveDestination implements ImageDestination {
   readonly description: string;
+  /** Every blob is hashed as it is written and refused on a mismatch. */
+  readonly checksDigests = true;
   private staging: string | undefined;
   private readonly staged = new Map<string, Staged>();
   private entries: TarEntry[] | undefined;

@@ -59,6 +59,8 @@ function layoutEntries(dir: string, rel = ''): TarEntry[] {
 
 export class OciArchiveDestination implements ImageDestination {
   readonly description: string;
+  /** Every blob is hashed as it is written and refused on a mismatch. */
+  readonly checksDigests = true;
   private staging: string | undefined;
   private layout: OciLayoutDestination | undefined;
 

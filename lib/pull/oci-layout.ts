@@ -125,6 +125,8 @@ export class OciLayoutSource extends LayoutSource {
  */
 export class OciLayoutDestination implements ImageDestination {
   readonly description: string;
+  /** Every blob is hashed as it is written and refused on a mismatch. */
+  readonly checksDigests = true;
   /** final path -> staged temporary file */
   private readonly pending = new Map<string, string>();
   private readonly created: string[] = [];

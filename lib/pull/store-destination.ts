@@ -22,6 +22,8 @@ export const PARALLEL_WRITES_FROM = 16 << 20;
 
 export class StoreDestination implements ImageDestination {
   readonly description: string;
+  /** Every blob is hashed as it is written and refused on a mismatch. */
+  readonly checksDigests = true;
   private manifest: { desc: Descriptor; parsed: Manifest } | undefined;
   private unpin: (() => void) | undefined;
   private readonly landed: string[] = [];
