@@ -215,6 +215,8 @@ class ChunkQueue {
       this.chunks.shift();
       this.head = 0;
     }
+    // let the decompressor work ahead again before the queue runs dry
+    if (this.avail < HIGH_WATER / 2 && this.input.isPaused()) this.input.resume();
   }
 }
 

@@ -306,6 +306,8 @@ interface PendingNode {
 
 const B = (p: string): Buffer => Buffer.from(p, 'latin1');
 const S_ISGID = 0o2000;
+/** Files up to this size go to the writer thread (file-writer.ts), which holds each one whole. */
+const WRITER_WHOLE_FILE = 1 << 20;
 
 function lstatOrUndefined(p: string): fs.Stats | undefined {
   try {
@@ -476,7 +478,9 @@ class Unpacker {
     // and, if the umask keeps every bit of an ordinary mode, already has that mode
     const owned = uid === this.euid && gid === this.egid && this.plainDirs.has(dirname(host));
     const exact = owned && (mode & 0o7000) === 0 && (mode & ~this.umask) === mode;
-    if (this.writer && !this.touched.has(host)) {
+    // small files go to the writer thread whole; a large one is streamed from here (measured on W2's three
+    // 200 MiB files: handing it over in pieces cost a copy and was slower)
+    if (this.writer && !this.touched.has(host) && (h.size ?? 0) <= WRITER_WHOLE_FILE) {
       const [atime, mtime] = this.times(h, pax);
       const meta = { openMode: exact ? mode : 0o600, mode, chmod: !exact, uid, gid, chown: !owned, atime, mtime };
       this.touched.add(host);

@@ -187,6 +187,24 @@ describe('push and pull (a real distribution registry on 127.0.0.1)', function (
     }
   });
 
+  it('pulls a layer of 16 MiB and more, whose files a second thread writes, to the same tree', async function () {
+    const c = hodOk(a.root, ['from', 'base:1']);
+    const m = hodOk(a.root, ['mount', c]);
+    sh(`set -e; cd '${m}'; mkdir -p big/d1 big/d2; for i in 1 2 3; do head -c 6000000 /dev/urandom > big/r$i; done
+        for i in $(seq 1 400); do echo "file $i" > big/d$((i % 2 + 1))/f$i; done
+        chmod 600 big/d2/f1; chmod 4755 big/r1; chown 1000:1000 big/d1/f2; ln big/r2 big/hard; ln -s r3 big/sym`);
+    hodOk(a.root, ['commit', '--rm', c, 'large:1']);
+    try {
+      hodOk(a.root, ['push', '-q', NO_TLS, 'large:1', `docker://${reg.host}/large/app:1`]);
+      const layers = JSON.parse(sh(`skopeo inspect --raw ${NO_TLS} docker://${reg.host}/large/app:1`)).layers as { size: number }[];
+      expect(layers.some((l) => l.size >= 16 << 20), 'a layer large enough for the writer thread').to.equal(true);
+      expect(hodOk(b.root, ['pull', '-q', NO_TLS, `${reg.host}/large/app:1`])).to.equal(hodOk(a.root, ['images', '-q', '--no-trunc', 'large:1']).replace('sha256:', ''));
+      expect(treeOfImage(b.root, `${reg.host}/large/app:1`)).to.deep.equal(treeOfImage(a.root, 'large:1'));
+    } finally {
+      hodOk(a.root, ['rmi', 'large:1']);
+    }
+  });
+
   it('starts a large blob again when its streamed upload breaks, and the push completes', async function () {
     const c = hodOk(a.root, ['from', 'base:1']);
     sh(`head -c 10000000 /dev/urandom > '${hodOk(a.root, ['mount', c])}/big'`);

@@ -221,6 +221,13 @@ describe('store/unpack', function () {
       ['a hard link to a file just queued', () => [{ name: 'f', data: 'content', uid: 7, gid: 8 }, { name: 'h', type: 'link', linkname: 'f' }]],
       ['a symlink replacing a file, then a file beside it', () => [{ name: 's', data: 's' }, { name: 's', type: 'symlink', linkname: 'target' }, { name: 't', data: 't' }]],
       ['a whiteout for a file of the same layer', () => [{ name: 'w', data: 'kept' }, { name: '.wh.w', data: '' }]],
+      ['large files in pieces among small ones', () => [
+        { name: 'small', data: 's' },
+        { name: 'big', data: Buffer.alloc(5 * (1 << 20) + 3, 'abc'), mode: 0o4755 },
+        { name: 'mid', data: 'm'.repeat(1 << 20) },
+        { name: 'big2', data: Buffer.alloc(3 * (1 << 20), 7), uid: 5, gid: 6 },
+        { name: 'after', data: 'a' },
+      ]],
       ['many files across directories', () => Array.from({ length: 300 }, (_, i) => ({ name: `d${i % 7}/sub${i % 3}/f${i}`, data: 'x'.repeat(i * 37), mode: i % 2 ? 0o644 : 0o755, uid: i % 5, gid: i % 4 }))],
     ];
     for (const [title, specs] of cases) {
