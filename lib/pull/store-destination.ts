@@ -12,13 +12,10 @@ import type { ImageDestination, RawManifest } from '../image/transport.js';
 import type { Descriptor, ImageConfig, Manifest } from '../image/types.js';
 import { tmpName, fileWriteStream } from '../store/atomic.js';
 import { discardTree } from '../store/discard.js';
-import { adoptLayerDir, ensureLayerDir } from '../store/layers.js';
+import { adoptLayerDir, ensureLayerDir, PARALLEL_WRITES_FROM } from '../store/layers.js';
 import { unpackLayer } from '../store/unpack.js';
 import type { Store } from '../store/store.js';
 import { verifier } from './copy-image.js';
-
-/** Layers this large get a thread of their own for writing files; smaller ones would not repay starting it. */
-export const PARALLEL_WRITES_FROM = 16 << 20;
 
 export class StoreDestination implements ImageDestination {
   readonly description: string;

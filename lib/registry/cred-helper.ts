@@ -61,12 +61,14 @@ export async function credentialHelperGet(helper: string, server: string, env?: 
 function runSync(prog: string, verb: string, input: string, env?: NodeJS.ProcessEnv): ToolResult {
   const { spawnSync } = process.getBuiltinModule('node:child_process');
   const r = spawnSync(prog, [verb], { input, env: env && { ...process.env, ...env } });
-  const exitCode = r.error ? 127 : r.status ?? 128;
+  // a helper that exits without reading its input leaves EPIPE behind: its exit status still says it all
+  const error = (r.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' ? undefined : r.error;
+  const exitCode = error ? 127 : r.status ?? 128;
   return {
     exitCode,
     stdout: r.stdout ?? Buffer.alloc(0),
     stderr: r.stderr ?? Buffer.alloc(0),
-    shortMessage: r.error ? `${prog} could not start: ${r.error.message}` : `${prog} exited with ${exitCode}`,
+    shortMessage: error ? `${prog} could not start: ${error.message}` : `${prog} exited with ${exitCode}`,
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * `docker://host[:port]/repo[:tag|@digest]` as an ImageSource and an ImageDestination. Neither verifies
- * bytes itself: the copy engine hashes what the source streams, and the registry checks every digest on PUT.
+ * `docker://host[:port]/repo[:tag|@digest]` as an ImageSource and an ImageDestination. Neither hashes
+ * bytes itself: what a source streams is checked by its destination (the store and the file transports as
+ * they write), and the registry checks every digest pushed to it on the closing PUT.
  */
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -66,11 +67,6 @@ export class DockerSource implements ImageSource {
     const match = findRegistry(opts.registriesConf ?? loadRegistriesConf(), ref);
     assertNotBlocked(match, ref);
     this.sources = [...match.mirrors, { reference: match.reference, insecure: match.insecure }];
-  }
-
-  /** Where the image was found (a mirror's reference, or the registry's), once it has been. */
-  async resolvedReference(): Promise<Reference> {
-    return (await this.open()).ref;
   }
 
   private open(): Promise<OpenedSource> {

@@ -1,49 +1,36 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
-import zlib from 'node:zlib';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DigestMismatchError, HodError, SystemError } from '../errors.js';
+import { DigestMismatchError } from '../errors.js';
 import { tmpName } from './atomic.js';
 import { discardTree } from './discard.js';
 import type { Store } from './store.js';
 import type { UnpackOptions } from './unpack.js';
 
-/** `zstd -dc FILE` as a stream that fails when zstd does (Node 20's zlib has no zstd). */
-function zstdDecompress(file: string): Readable {
-  const { spawn } = process.getBuiltinModule('node:child_process');
-  const child = spawn('zstd', ['-q', '-dc', '--', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const out = child.stdout;
-  child.on('error', (e) => out.destroy(new SystemError(`zstd is not installed: it is needed to unpack a zstd layer (${e.message})`)));
-  child.on('close', (code) => {
-    if (code !== 0 && code !== null) out.destroy(new HodError('EUNPACK', `zstd -dc ${file} failed: ${err.trim() || `exit ${code}`}`));
-  });
-  return out;
-}
+/** Layers this large get a thread of their own for writing files (unpack's parallelWrites). */
+export const PARALLEL_WRITES_FROM = 16 << 20;
 
-/** Decompress a layer blob if it is gzip or zstd, hashing the uncompressed bytes on the way (the diff id). */
-function openLayerBlob(store: Store, digest: string): { stream: Readable; diffId: () => string } {
+type Decompress = typeof import('./unpack.js').decompressStream;
+
+/** Decompress a layer blob (gzip, zstd...), hashing the uncompressed bytes on the way (the diff id). */
+function openLayerBlob(store: Store, digest: string, decompress: Decompress, detect: typeof import('./unpack.js').detectCompression): { stream: Readable; diffId: () => string } {
   const hash = crypto.createHash('sha256');
   const file = store.blobs.path(digest);
   const fd = fs.openSync(file, 'r');
-  const head = Buffer.alloc(4);
-  fs.readSync(fd, head, 0, 4, 0);
+  const head = Buffer.alloc(6);
+  fs.readSync(fd, head, 0, 6, 0);
   fs.closeSync(fd);
-  const zstd = head.readUInt32LE(0) === 0xfd2fb528;
-  const raw = zstd ? zstdDecompress(file) : fs.createReadStream(file, { highWaterMark: 1 << 20 });
   const tap = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       cb(null, chunk);
     },
   });
-  const gzip = !zstd && head[0] === 0x1f && head[1] === 0x8b;
-  const src = gzip ? raw.pipe(zlib.createGunzip({ chunkSize: 1 << 20 })) : raw;
-  raw.on('error', (e: Error) => tap.destroy(e));
-  src.on('error', (e: Error) => tap.destroy(e));
-  src.pipe(tap);
+  const dec = decompress(detect(head), fs.createReadStream(file, { highWaterMark: 1 << 20 }));
+  dec.output.on('error', (e: Error) => tap.destroy(e));
+  void dec.finished.then((err) => err && tap.destroy(err));
+  dec.output.pipe(tap);
   return { stream: tap, diffId: () => 'sha256:' + hash.digest('hex') };
 }
 
@@ -52,9 +39,9 @@ function openLayerBlob(store: Store, digest: string): { stream: Readable; diffId
  * checking that its uncompressed content matches `diffId`.
  */
 export async function applyLayerBlob(store: Store, digest: string, diffId: string, dest: string, opts: UnpackOptions): Promise<void> {
-  const { stream, diffId: actual } = openLayerBlob(store, digest);
-  // loaded here, not at the top: commit needs this module but not tar-stream and execa, 26 ms to load
-  const { unpackLayer } = await import('./unpack.js');
+  // loaded here, not at the top: commit needs this module but not the tar reader and execa
+  const { unpackLayer, decompressStream, detectCompression } = await import('./unpack.js');
+  const { stream, diffId: actual } = openLayerBlob(store, digest, decompressStream, detectCompression);
   await unpackLayer(stream, dest, opts);
   // drain anything after the tar's end blocks so the hash covers the whole blob
   await pipeline(stream, async function* (src) { for await (const _ of src) { /* drain */ } });
@@ -73,7 +60,7 @@ export async function ensureLayerDir(store: Store, diffId: string, blobDigest: s
   fs.mkdirSync(tmp, { mode: 0o755 });
   try {
     // a fresh directory: a large layer's files may be written on a second thread
-    await applyLayerBlob(store, blobDigest, diffId, tmp, { whiteouts: 'overlay', parallelWrites: store.blobs.size(blobDigest) >= 16 << 20 });
+    await applyLayerBlob(store, blobDigest, diffId, tmp, { whiteouts: 'overlay', parallelWrites: store.blobs.size(blobDigest) >= PARALLEL_WRITES_FROM });
     adoptLayerDir(store, tmp, diffId);
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -206,14 +206,15 @@ function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Reada
   });
 }
 
-interface Decompressor {
+export interface Decompressor {
   output: Readable;
   /** Settles when the decompressor is done: undefined, or the error that explains a failure. Never rejects. */
   finished: Promise<Error | undefined>;
   abort(): void;
 }
 
-function decompress(comp: Compression, src: Readable): Decompressor {
+/** `src` decompressed (gzip in-process, bzip2/xz/zstd through their programs); `finished` explains a failure. */
+export function decompressStream(comp: Compression, src: Readable): Decompressor {
   if (comp === 'none') {
     const finished = new Promise<Error | undefined>((resolve) => {
       src.once('end', () => resolve(undefined));
@@ -223,7 +224,7 @@ function decompress(comp: Compression, src: Readable): Decompressor {
     return { output: src, finished, abort: () => src.destroy() };
   }
   if (comp === 'gzip') {
-    const gunzip = zlib.createGunzip();
+    const gunzip = zlib.createGunzip({ chunkSize: 1 << 20 });
     const finished = new Promise<Error | undefined>((resolve) => {
       pipeline(src, gunzip, (err) => resolve(err ? new HodError('EUNPACK', `gzip: ${err.message}`, { cause: err }) : undefined));
     });
@@ -269,7 +270,7 @@ export async function unpackLayer(input: Readable, dest: string, opts: UnpackOpt
   const root = path.resolve(dest);
   fs.mkdirSync(root, { recursive: true });
   const { head, stream } = await peek(input, 6);
-  const dec = decompress(detectCompression(head), stream);
+  const dec = decompressStream(detectCompression(head), stream);
   const globals: PaxRecords = new Map();
   const writer = opts.parallelWrites && opts.whiteouts !== 'apply' ? new FileWriter() : undefined;
   const u = new Unpacker(toByteString(root), opts, globals, writer);
