@@ -68,7 +68,9 @@ export async function runVerb(verb: string, load: () => Promise<VerbModule> | Ve
   try {
     const mod = await load();
     const { rest } = splitVerb(argv);
-    if (rest.includes('--help') || rest.includes('-h')) {
+    // after "--" is a command's own arguments (hod run CTR -- ls --help)
+    const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+    if (own.includes('--help') || own.includes('-h')) {
       out(renderHelp(verb, mod.spec));
       return 0;
     }

@@ -20,6 +20,8 @@ export interface VerbSpec {
   flags: Record<string, Flag>;
   /** Extra help text: examples, notes. */
   more?: string;
+  /** Stop reading flags at the first argument: what follows (a command and its flags) is positional. */
+  haltAtNonOption?: boolean;
 }
 
 export const GLOBAL_FLAGS: Record<string, Flag> = {
@@ -47,6 +49,7 @@ export function parseFlags(argv: string[], spec: VerbSpec): Parsed {
       'boolean-negation': false,
       'greedy-arrays': false,
       'short-option-groups': true,
+      'halt-at-non-option': spec.haltAtNonOption ?? false,
     },
   };
   for (const [name, f] of Object.entries(all)) {
@@ -72,7 +75,13 @@ export function parseFlags(argv: string[], spec: VerbSpec): Parsed {
     else if (Array.isArray(v)) flags[k] = v[v.length - 1];
     else flags[k] = v;
   }
-  return { args: out.argv._.map(String), rest: ((out.argv['--'] as unknown[]) ?? []).map(String), flags };
+  const after = ((out.argv['--'] as unknown[]) ?? []).map(String);
+  if (spec.haltAtNonOption) {
+    // yargs-parser puts everything from the first argument on after "--": split it at a literal "--" again
+    const cut = after.indexOf('--');
+    return { args: [...out.argv._.map(String), ...(cut < 0 ? after : after.slice(0, cut))], rest: cut < 0 ? [] : after.slice(cut + 1), flags };
+  }
+  return { args: out.argv._.map(String), rest: after, flags };
 }
 
 function camel(s: string): string {

@@ -21,6 +21,7 @@ const LOADERS: Record<Verb, () => Promise<VerbModule>> = {
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),
   manifest: () => import('./manifest.js'),
+  run: () => import('./run.js'),
   login: () => import('./login.js'),
   logout: () => import('./logout.js'),
   inspect: () => import('./inspect.js'),

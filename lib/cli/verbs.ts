@@ -12,6 +12,7 @@ export const VERBS = {
   config: 'Change the image configuration of a working container',
   copy: 'Copy files into a working container',
   add: 'Copy files, archives (unpacked) and URLs into a working container',
+  run: 'Run a command in a working container',
   commit: 'Create an image from a working container',
   images: 'List images in the store',
   pull: 'Pull an image from a registry or a file transport into the store',

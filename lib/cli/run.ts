@@ -1,0 +1,65 @@
+import { HodError } from '../errors.js';
+import { run as runInContainer } from '../run/run.js';
+import type { NetworkMode } from '../run/spec.js';
+import { openStore, type Context } from './context.js';
+import { bool, list, need, str, type VerbSpec } from './flags.js';
+
+export const spec: VerbSpec = {
+  usage: '[flags] CONTAINER [--] COMMAND [ARG...]',
+  desc: 'Run a command in a working container through an OCI runtime (runc), with the container\'s environment, user and working directory. The exit code is the command\'s.',
+  flags: {
+    user: { type: 'string', alias: 'u', arg: 'user[:group]', desc: 'user and group, by name (the container\'s /etc/passwd, /etc/group) or number' },
+    workingdir: { type: 'string', arg: 'dir', desc: 'working directory (default the image\'s, else /); created when missing' },
+    env: { type: 'list', alias: 'e', arg: 'K=V', desc: 'set an environment variable (K alone: take it from hod\'s environment)' },
+    tty: { type: 'boolean', alias: 't', desc: 'give the command a terminal' },
+    network: { type: 'string', alias: 'net', arg: 'private|none|host', desc: 'network namespace (default private; private and none give only lo for now)' },
+    volume: { type: 'list', alias: 'v', arg: 'src:dest[:ro]', desc: 'bind-mount a host path' },
+    mount: { type: 'list', arg: 'type=bind|tmpfs,...', desc: 'attach a mount (type=tmpfs,destination=/scratch)' },
+    hostname: { type: 'string', arg: 'name', desc: 'the container\'s hostname (default its short id)' },
+    'cap-add': { type: 'list', arg: 'cap', desc: 'add a capability to the default set' },
+    'cap-drop': { type: 'list', arg: 'cap', desc: 'drop a capability (all: every one)' },
+    runtime: { type: 'string', arg: 'path', desc: 'the OCI runtime program (default runc)' },
+  },
+  more: [
+    '/etc/hosts, /etc/resolv.conf and /etc/hostname are generated and bound in: they never reach a commit, nor',
+    'do the mount points the runtime needs. Exit codes: the command\'s; 125 when hod fails; 127 when the command',
+    'is not in the container.',
+    '',
+    'Examples:',
+    '  hod run "$ctr" -- sh -c \'echo $PATH; id\'',
+    '  hod run --user 1000:1000 --workingdir /tmp --env A=1 "$ctr" -- sh -c \'id -u; pwd; echo $A\'',
+    '  hod run -v "$PWD/src:/src:ro" --mount type=tmpfs,destination=/scratch "$ctr" -- ls /src /scratch',
+  ].join('\n'),
+  haltAtNonOption: true,
+};
+
+const NETWORKS: readonly string[] = ['private', 'none', 'host'];
+
+export async function run(ctx: Context): Promise<number> {
+  const command = [...ctx.args.slice(1), ...ctx.rest];
+  need(ctx.args, 1, 'a container');
+  const network = str(ctx.flags, 'network');
+  if (network !== undefined && !NETWORKS.includes(network)) throw new HodError('EUSAGE', `--network: "${network}" is not private, none or host`);
+  try {
+    return await runInContainer(openStore(ctx), ctx.args[0], command, {
+      user: str(ctx.flags, 'user'),
+      workingDir: str(ctx.flags, 'workingdir'),
+      env: list(ctx.flags, 'env'),
+      tty: bool(ctx.flags, 'tty'),
+      network: network as NetworkMode | undefined,
+      volumes: list(ctx.flags, 'volume'),
+      mounts: list(ctx.flags, 'mount'),
+      hostname: str(ctx.flags, 'hostname'),
+      capAdd: list(ctx.flags, 'cap-add'),
+      capDrop: list(ctx.flags, 'cap-drop'),
+      runtime: str(ctx.flags, 'runtime'),
+    });
+  } catch (e) {
+    // a command that is not there exits 127, as a shell's would
+    if (e instanceof HodError && e.code === 'ENOCMD') {
+      ctx.err(`Error: ${e.message}`);
+      return 127;
+    }
+    throw e;
+  }
+}

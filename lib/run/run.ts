@@ -1,0 +1,170 @@
+/**
+ * `hod run`: a command in a working container through an OCI runtime (runc by default). The container's
+ * root filesystem is mounted, a bundle (config.json and the generated /etc/hosts, /etc/resolv.conf and
+ * /etc/hostname, bound in so they never reach a commit) is written beside its record, and the runtime runs
+ * in the foreground with our stdio. Mount targets the runtime had to create in the root filesystem are
+ * removed afterwards, so a `run` leaves in the next commit only what the command itself wrote.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { HodError, UsageError } from '../errors.js';
+import { mount } from '../builder/containers.js';
+import { tmpName } from '../store/atomic.js';
+import { safeJoin } from '../store/pathsafe.js';
+import type { Store } from '../store/store.js';
+import { parseMountFlag, parseVolumeFlag } from './mounts.js';
+import { runtimeSpec, type Mount, type NetworkMode } from './spec.js';
+import { resolveUser } from './user.js';
+import { runRuntime } from './runtime.js';
+
+export interface RunOptions {
+  user?: string;
+  workingDir?: string;
+  /** KEY=VALUE, or KEY to take the value from hod's environment. */
+  env?: string[];
+  tty?: boolean;
+  network?: NetworkMode;
+  /** `-v SRC:DEST[:ro|rw]`. */
+  volumes?: string[];
+  /** `--mount type=bind|tmpfs,...`. */
+  mounts?: string[];
+  hostname?: string;
+  capAdd?: string[];
+  capDrop?: string[];
+  /** The OCI runtime program (default runc). */
+  runtime?: string;
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function mergeEnv(image: string[] = [], flags: string[] = [], home: string): string[] {
+  const env = new Map<string, string>();
+  for (const e of image) {
+    const eq = e.indexOf('=');
+    if (eq > 0) env.set(e.slice(0, eq), e.slice(eq + 1));
+  }
+  for (const e of flags) {
+    const eq = e.indexOf('=');
+    if (eq > 0) env.set(e.slice(0, eq), e.slice(eq + 1));
+    else if (process.env[e] !== undefined) env.set(e, process.env[e]!);
+  }
+  if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
+  if (!env.has('HOME')) env.set('HOME', home);
+  return [...env].map(([k, v]) => `${k}=${v}`);
+}
+
+/** The command's program in the root filesystem, as the runtime will look for it; undefined when absent. */
+function findProgram(rootfs: string, prog: string, env: string[]): string | undefined {
+  const exists = (p: string) => {
+    try {
+      return fs.statSync(safeJoin(rootfs, p, { followFinal: true })).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (prog.includes('/')) return exists(prog) ? prog : undefined;
+  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+  return pathVar.split(':').filter(Boolean).map((d) => path.posix.join(d, prog)).find(exists);
+}
+
+/** The highest path of `dest` (inside rootfs) that does not exist yet: what mounting there would create. */
+function firstMissing(rootfs: string, dest: string): string | undefined {
+  let cur = '/';
+  for (const part of dest.split('/').filter(Boolean)) {
+    cur = path.posix.join(cur, part);
+    let host: string;
+    try {
+      host = safeJoin(rootfs, cur);
+    } catch {
+      return undefined;
+    }
+    if (!fs.existsSync(host) && !isSymlink(host)) return cur;
+  }
+  return undefined;
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Remove what the runtime created for a mount target, if it is still the empty thing it made. */
+function removeCreated(rootfs: string, rel: string): void {
+  let host: string;
+  try {
+    host = safeJoin(rootfs, rel);
+  } catch {
+    return;
+  }
+  const st = fs.lstatSync(host, { throwIfNoEntry: false });
+  if (!st) return;
+  if (st.isDirectory()) {
+    // only directories that hold nothing but other created targets
+    for (const child of fs.readdirSync(host)) removeCreated(rootfs, path.posix.join(rel, child));
+    if (fs.readdirSync(host).length === 0) fs.rmdirSync(host);
+  } else if (st.isFile() && st.size === 0) {
+    fs.unlinkSync(host);
+  }
+}
+
+function etcFiles(dir: string, hostname: string, network: NetworkMode): Mount[] {
+  const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`;
+  let resolv = '';
+  try {
+    resolv = fs.readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    // no resolver on the host: an empty file
+  }
+  const files: Record<string, string> = { hosts, 'resolv.conf': network === 'none' ? '' : resolv, hostname: `${hostname}\n` };
+  return Object.entries(files).map(([name, text]) => {
+    fs.writeFileSync(path.join(dir, name), text);
+    return { destination: `/etc/${name}`, type: 'bind', source: path.join(dir, name), options: ['rbind', 'rprivate'] };
+  });
+}
+
+export async function run(store: Store, nameOrId: string, argv: string[], opts: RunOptions = {}): Promise<number> {
+  if (argv.length === 0) throw new UsageError('give the command to run');
+  const { container: rec, path: rootfs } = await mount(store, nameOrId);
+  const config = rec.image.config;
+  const user = resolveUser(rootfs, opts.user ?? config.User);
+  const env = mergeEnv(config.Env, opts.env, user.home);
+  const cwd = opts.workingDir || config.WorkingDir || '/';
+  if (!findProgram(rootfs, argv[0], env)) throw new HodError('ENOCMD', `"${argv[0]}" not found in the container's root filesystem or its PATH`);
+  const hostname = opts.hostname || config.Hostname || rec.id.slice(0, 12);
+  const network = opts.network ?? 'private';
+
+  const bundle = tmpName(store.paths.container(rec.id), 'run');
+  fs.mkdirSync(bundle, { mode: 0o700 });
+  const mounts: Mount[] = [
+    ...etcFiles(bundle, hostname, network),
+    ...(opts.volumes ?? []).map(parseVolumeFlag),
+    ...(opts.mounts ?? []).map(parseMountFlag),
+  ];
+  // what the runtime will create to mount on (and the working directory it needs), to take back afterwards
+  const targets = ['/proc', '/dev', '/sys', cwd, ...mounts.map((m) => m.destination)];
+  const created = [...new Set(targets.map((t) => firstMissing(rootfs, t)).filter((t): t is string => !!t))];
+  const cwdHost = safeJoin(rootfs, cwd, { followFinal: true });
+  fs.mkdirSync(cwdHost, { recursive: true });
+  const spec = runtimeSpec({
+    args: argv, env, cwd, user, rootfs, hostname, terminal: !!opts.tty, network, mounts,
+    capAdd: opts.capAdd, capDrop: opts.capDrop,
+  });
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
+  try {
+    return await runRuntime(opts.runtime ?? 'runc', bundle, `hod-${rec.id.slice(0, 12)}-${path.basename(bundle).slice(-8)}`, stateDir());
+  } finally {
+    // the working directory stays when the command asked for it (a WORKDIR must exist afterwards)
+    for (const rel of created) if (rel !== cwd && !cwd.startsWith(`${rel}/`)) removeCreated(rootfs, rel);
+    fs.rmSync(bundle, { recursive: true, force: true });
+  }
+}
+
+/** runc keeps its state under here: on tmpfs for root, the user's runtime directory otherwise. */
+function stateDir(): string {
+  if (process.getuid?.() === 0) return '/run/hod-runc';
+  return path.join(process.env.XDG_RUNTIME_DIR || os.tmpdir(), 'hod-runc');
+}

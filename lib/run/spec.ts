@@ -1,0 +1,91 @@
+/**
+ * The OCI runtime spec (config.json) for one `run`: the process from the image config and the flags, the
+ * container's root filesystem, the standard mounts, generated /etc files bound in, namespaces, the default
+ * capabilities and the masked and read-only paths that buildah and podman use.
+ */
+import type { ResolvedUser } from './user.js';
+
+export type NetworkMode = 'private' | 'none' | 'host';
+
+export interface Mount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+export interface SpecInput {
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: ResolvedUser;
+  rootfs: string;
+  hostname: string;
+  terminal: boolean;
+  network: NetworkMode;
+  /** Extra mounts (-v, --mount, the generated /etc files), after the standard ones. */
+  mounts: Mount[];
+  capAdd?: string[];
+  capDrop?: string[];
+}
+
+/** containers.conf's default_capabilities, which buildah run grants. */
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_NET_BIND_SERVICE',
+  'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_CHROOT',
+];
+
+const MASKED_PATHS = [
+  '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats',
+  '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/fs/selinux', '/sys/dev/block',
+];
+const READONLY_PATHS = ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+function capName(c: string): string {
+  const up = c.toUpperCase();
+  return up.startsWith('CAP_') ? up : `CAP_${up}`;
+}
+
+export function capabilities(add: string[] = [], drop: string[] = []): string[] {
+  const dropAll = drop.some((d) => d.toLowerCase() === 'all');
+  const base = dropAll ? [] : DEFAULT_CAPABILITIES.filter((c) => !drop.map(capName).includes(c));
+  return [...new Set([...base, ...add.filter((a) => a.toLowerCase() !== 'all').map(capName)])];
+}
+
+export function runtimeSpec(input: SpecInput): Record<string, unknown> {
+  const caps = capabilities(input.capAdd, input.capDrop);
+  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (input.network !== 'host') namespaces.push({ type: 'network' });
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: input.terminal,
+      user: { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids },
+      args: input.args,
+      env: input.env,
+      cwd: input.cwd,
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      noNewPrivileges: false,
+    },
+    root: { path: input.rootfs, readonly: false },
+    hostname: input.hostname,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      // a new network namespace may mount sysfs; the host's network namespace needs it bound instead
+      input.network === 'host'
+        ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
+        : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      ...input.mounts,
+    ],
+    linux: {
+      namespaces,
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { expect } from 'chai';
+import { HOD, hod, hodOk, makeBusybox, tempRoot } from '../helpers.js';
+
+/** `hod run` through runc, on a busybox image made from the host's static busybox. */
+describe('run (runc)', function () {
+  this.timeout(60_000);
+  let t: ReturnType<typeof tempRoot>;
+  let ctr: string;
+  let work: string;
+  const bb = (script: string, ...flags: string[]) => hod(t.root, ['run', ...flags, ctr, '--', 'sh', '-c', script]);
+
+  before(() => {
+    t = tempRoot();
+    makeBusybox(t.root, 'busybox:1');
+    ctr = hodOk(t.root, ['from', '--name', 'runner', 'busybox:1']);
+    const m = hodOk(t.root, ['mount', ctr]);
+    fs.mkdirSync(path.join(m, 'etc'));
+    fs.writeFileSync(path.join(m, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1234:2345:app:/home/app:/bin/sh\n');
+    fs.writeFileSync(path.join(m, 'etc/group'), 'root:x:0:\ngrp:x:2345:\nextra:x:3456:app,other\n');
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-run-'));
+  });
+  after(() => {
+    t.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('runs the command as pid 1 with the image\'s PATH and the container\'s hostname, and passes its exit code through', function () {
+    const r = bb('echo "$PATH"; echo $$; busybox hostname; exit 7');
+    expect(r.status).to.equal(7);
+    expect(r.stdout.split('\n')).to.deep.equal(['/bin', '1', hodOk(t.root, ['inspect', '--format', '{{.ContainerID}}', ctr]).slice(0, 12)]);
+  });
+
+  it('takes --user, --workingdir and --env, and resolves a user by name with its groups and home', function () {
+    const r = bb('busybox id -u; busybox id -g; pwd; echo "$A"', '--user', '1000:1000', '--workingdir', '/tmp/work', '--env', 'A=1');
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout.split('\n')).to.deep.equal(['1000', '1000', '/tmp/work', '1']);
+    const n = bb('busybox id; echo "$HOME"', '--user', 'app');
+    expect(n.stdout.split('\n')).to.deep.equal(['uid=1234(app) gid=2345(grp) groups=2345(grp),3456(extra)', '/home/app']);
+    expect(bb('true', '--user', 'nobody').stderr).to.match(/user "nobody" is not in the container's \/etc\/passwd/);
+  });
+
+  it('bind-mounts a host directory read-only and a tmpfs, and neither reaches the commit', function () {
+    fs.writeFileSync(path.join(work, 'hello'), 'hi\n');
+    const r = bb('busybox cat /src/hello; busybox touch /src/no 2>/dev/null && echo wrote; busybox touch /scratch/x && echo scratch; busybox mount | busybox grep -c " /scratch type tmpfs"; echo made > /made',
+      '-v', `${work}:/src:ro`, '--mount', 'type=tmpfs,destination=/scratch');
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout.split('\n')).to.deep.equal(['hi', 'scratch', '1']);
+    expect(fs.existsSync(path.join(work, 'no'))).to.equal(false);
+    const img = hodOk(t.root, ['commit', '-q', ctr, 'ran:1']);
+    const c2 = hodOk(t.root, ['from', img]);
+    const m = hodOk(t.root, ['mount', c2]);
+    expect(fs.readFileSync(path.join(m, 'made'), 'utf8')).to.equal('made\n');
+    for (const p of ['src', 'scratch', 'proc', 'dev', 'sys', 'etc/hosts', 'etc/resolv.conf', 'etc/hostname']) {
+      expect(fs.existsSync(path.join(m, p)), `${p} must not be in the commit`).to.equal(false);
+    }
+    expect(fs.existsSync(path.join(m, 'etc/passwd'))).to.equal(true);
+    hodOk(t.root, ['rm', c2]);
+  });
+
+  it('gives --network none only a loopback interface, and --network host the host\'s', function () {
+    expect(bb('busybox ls /sys/class/net', '--network', 'none').stdout).to.equal('lo');
+    const host = fs.readdirSync('/sys/class/net').sort();
+    expect(bb('busybox ls /sys/class/net', '--network', 'host').stdout.split(/\s+/).sort()).to.deep.equal(host);
+  });
+
+  it('exits 127 for a command that is not in the container, 125 for an unknown container', function () {
+    const r = hod(t.root, ['run', ctr, '--', 'nosuchcmd']);
+    expect(r.status).to.equal(127);
+    expect(r.stderr).to.match(/"nosuchcmd" not found/);
+    expect(hod(t.root, ['run', 'nosuch', '--', 'sh']).status).to.equal(125);
+  });
+
+  it('passes SIGTERM on to the command and leaves no runtime state behind', async function () {
+    const child = spawn(HOD, ['--root', t.root, 'run', ctr, '--', 'sh', '-c', 'trap "echo got-term; exit 3" TERM; echo ready; while :; do busybox sleep 0.1; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    await new Promise<void>((resolve) => child.stdout.on('data', () => out.includes('ready') && resolve()));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(out).to.contain('got-term');
+    expect(code).to.equal(3);
+    const state = spawnSync('runc', ['--root', '/run/hod-runc', 'list', '-q'], { encoding: 'utf8' }).stdout;
+    expect(state.split('\n').filter((l) => l.includes(ctr.slice(0, 12)))).to.deep.equal([]);
+  });
+});
