@@ -19,6 +19,7 @@ export const spec: VerbSpec = {
     'cap-add': { type: 'list', arg: 'cap', desc: 'add a capability to the default set' },
     'cap-drop': { type: 'list', arg: 'cap', desc: 'drop a capability (all: every one)' },
     runtime: { type: 'string', arg: 'path', desc: 'the OCI runtime program (default runc)' },
+    'security-opt': { type: 'list', arg: 'seccomp=unconfined|file', desc: 'seccomp profile (default /usr/share/containers/seccomp.json, as buildah)' },
   },
   more: [
     '/etc/hosts, /etc/resolv.conf and /etc/hostname are generated and bound in: they never reach a commit, nor',
@@ -53,6 +54,7 @@ export async function run(ctx: Context): Promise<number> {
       capAdd: list(ctx.flags, 'cap-add'),
       capDrop: list(ctx.flags, 'cap-drop'),
       runtime: str(ctx.flags, 'runtime'),
+      securityOpts: list(ctx.flags, 'security-opt'),
     });
   } catch (e) {
     // a command that is not there exits 127, as a shell's would

@@ -16,6 +16,16 @@ import type { Store } from '../store/store.js';
 import { parseMountFlag, parseVolumeFlag } from './mounts.js';
 import { runtimeSpec, type Mount, type NetworkMode } from './spec.js';
 import { resolveUser } from './user.js';
+import { DEFAULT_SECCOMP, seccompFor } from './seccomp.js';
+
+/** The profile to apply, or none. A missing default is an error: running unconfined must be asked for. */
+function seccompProfile(file: string | undefined): ((caps: string[]) => Record<string, unknown>) | undefined {
+  if (!file) return undefined;
+  if (file === DEFAULT_SECCOMP && !fs.existsSync(file)) {
+    throw new HodError('ESECCOMP', `no seccomp profile at ${file}: install containers-common (golang-github-containers-common), or run with --security-opt seccomp=unconfined`);
+  }
+  return (caps) => seccompFor(file, caps);
+}
 import { runRuntime } from './runtime.js';
 
 export interface RunOptions {
@@ -34,6 +44,19 @@ export interface RunOptions {
   capDrop?: string[];
   /** The OCI runtime program (default runc). */
   runtime?: string;
+  /** `--security-opt` values: `seccomp=unconfined` or `seccomp=PROFILE.json`. */
+  securityOpts?: string[];
+}
+
+/** The seccomp profile file `--security-opt` names: the default one, another, or none ("unconfined"). */
+function seccompFile(opts: string[] = []): string | undefined {
+  let file: string | undefined = DEFAULT_SECCOMP;
+  for (const o of opts) {
+    const [k, v = ''] = o.split(/[=:]/, 2);
+    if (k !== 'seccomp') throw new UsageError(`--security-opt "${o}": only seccomp=unconfined|PROFILE is supported`);
+    file = v === 'unconfined' ? undefined : v;
+  }
+  return file;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -152,6 +175,7 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
   const spec = runtimeSpec({
     args: argv, env, cwd, user, rootfs, hostname, terminal: !!opts.tty, network, mounts,
     capAdd: opts.capAdd, capDrop: opts.capDrop,
+    seccomp: seccompProfile(seccompFile(opts.securityOpts)),
   });
   fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
   try {

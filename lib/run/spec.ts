@@ -27,6 +27,8 @@ export interface SpecInput {
   mounts: Mount[];
   capAdd?: string[];
   capDrop?: string[];
+  /** `linux.seccomp`, already for this process's capabilities (seccomp.ts); none: unconfined. */
+  seccomp?: (caps: string[]) => Record<string, unknown>;
 }
 
 /** containers.conf's default_capabilities, which buildah run grants. */
@@ -86,6 +88,7 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
       namespaces,
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
+      ...(input.seccomp ? { seccomp: input.seccomp(caps) } : {}),
     },
   };
 }

@@ -67,6 +67,18 @@ describe('run (runc)', function () {
     expect(bb('busybox ls /sys/class/net', '--network', 'host').stdout.split(/\s+/).sort()).to.deep.equal(host);
   });
 
+  it('applies the default seccomp profile, and none with --security-opt seccomp=unconfined', function () {
+    const mode = (...flags: string[]) => bb('busybox grep Seccomp: /proc/self/status', ...flags).stdout.replace(/\s+/g, ' ');
+    expect(mode()).to.equal('Seccomp: 2');
+    expect(mode('--security-opt', 'seccomp=unconfined')).to.equal('Seccomp: 0');
+    // swapoff is refused by the profile even with the capability it needs; unconfined, the kernel answers
+    expect(bb('busybox swapoff /nonexistent', '--cap-add', 'sys_admin').stderr).to.match(/Operation not permitted/);
+    expect(bb('busybox swapoff /nonexistent', '--cap-add', 'sys_admin', '--security-opt', 'seccomp=unconfined').stderr).to.match(/No such file or directory/);
+    const bad = bb('true', '--security-opt', 'seccomp=/nonexistent.json');
+    expect(bad.status).to.equal(125);
+    expect(bad.stderr).to.match(/seccomp profile \/nonexistent.json/);
+  });
+
   it('exits 127 for a command that is not in the container, 125 for an unknown container', function () {
     const r = hod(t.root, ['run', ctr, '--', 'nosuchcmd']);
     expect(r.status).to.equal(127);

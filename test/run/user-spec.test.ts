@@ -42,3 +42,38 @@ describe('run: users and capabilities', function () {
     expect(capabilities(['setuid'], ['all'])).to.deep.equal(['CAP_SETUID']);
   });
 });
+
+describe('run: seccomp profile for this host', function () {
+  it('keeps the rules for this architecture and these capabilities, with the sub-architectures', async function () {
+    const { seccompFor } = await import('../../lib/run/seccomp.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-seccomp-'));
+    try {
+      const file = path.join(dir, 'p.json');
+      fs.writeFileSync(file, JSON.stringify({
+        defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38,
+        archMap: [{ architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] }, { architecture: 'SCMP_ARCH_AARCH64', subArchitectures: ['SCMP_ARCH_ARM'] }],
+        syscalls: [
+          { names: ['read'], action: 'SCMP_ACT_ALLOW', includes: {}, excludes: {} },
+          { names: ['mount'], action: 'SCMP_ACT_ALLOW', includes: { caps: ['CAP_SYS_ADMIN'] } },
+          { names: ['mount'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, excludes: { caps: ['CAP_SYS_ADMIN'] } },
+          { names: ['arch_prctl'], action: 'SCMP_ACT_ALLOW', includes: { arches: ['amd64'] } },
+          { names: ['future'], action: 'SCMP_ACT_ALLOW', includes: { minKernel: '99.0' } },
+          { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0, valueTwo: 0, op: 'SCMP_CMP_EQ' }] },
+        ],
+      }));
+      const plain = seccompFor(file, ['CAP_CHOWN']) as { architectures: string[]; syscalls: { names: string[]; action: string; errnoRet?: number }[]; defaultErrnoRet: number };
+      expect(plain.defaultErrnoRet).to.equal(38);
+      const names = plain.syscalls.map((s) => `${s.names[0]}:${s.action}`);
+      expect(names).to.include.members(['read:SCMP_ACT_ALLOW', 'mount:SCMP_ACT_ERRNO', 'personality:SCMP_ACT_ALLOW']);
+      expect(names).not.to.include('future:SCMP_ACT_ALLOW');
+      if (process.arch === 'x64') {
+        expect(plain.architectures).to.deep.equal(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
+        expect(names).to.include('arch_prctl:SCMP_ACT_ALLOW');
+      }
+      const admin = seccompFor(file, ['CAP_SYS_ADMIN']) as { syscalls: { names: string[]; action: string }[] };
+      expect(admin.syscalls.filter((s) => s.names[0] === 'mount').map((s) => s.action)).to.deep.equal(['SCMP_ACT_ALLOW']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
