@@ -34,8 +34,7 @@ hod inspect --format '{{.OCIv1.config.Entrypoint}} {{.OCIv1.config.WorkingDir}}'
 hod tag busybox:2 busybox:latest
 hod rmi busybox:1
 
-# run the image: a container from it, its rootfs entered with chroot (hod run comes with runc support)
+# run the image: a container from it, a command in it through runc (its own pid, hostname and mounts)
 c3=$(hod from busybox:latest)
-m3=$(hod mount "$c3")
-chroot "$m3" /bin/busybox sh -c 'b=/bin/busybox; $b cat /srv/README.md /opt/etc/app.conf; $b ls /bin; test ! -e /bin/sh && echo "/bin/sh is gone"'
+hod run "$c3" -- /bin/busybox sh -c 'b=/bin/busybox; $b cat README.md /opt/etc/app.conf; $b ls /bin; test ! -e /bin/sh && echo "/bin/sh is gone"; echo "pid $$ in $($b pwd) on $($b hostname)"'
 hod rm "$c3" "$ctr" >/dev/null

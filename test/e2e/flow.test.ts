@@ -47,6 +47,7 @@ for (const driver of ['overlay', 'vfs']) {
       const r = spawnSync('bash', [path.join(REPO, 'scripts/examples/busybox.sh')], { encoding: 'utf8', env: { ...process.env, HOD_ROOT: root, STORAGE_DRIVER: driver, HOD } });
       expect(r.status, r.stderr).to.equal(0);
       expect(r.stdout).to.contain('hello from hod').and.contain('greeting=hi').and.contain('/bin/sh is gone');
+      expect(r.stdout, 'run through runc: pid 1, the image workdir, the container hostname').to.match(/^pid 1 in \/srv on [0-9a-f]{12}$/m);
       expect(r.stdout).to.match(/localhost\/busybox\s+2\s/);
     });
 
