@@ -19,6 +19,7 @@ export const spec: VerbSpec = {
     'cap-add': { type: 'list', arg: 'cap', desc: 'add a capability to the default set' },
     'cap-drop': { type: 'list', arg: 'cap', desc: 'drop a capability (all: every one)' },
     runtime: { type: 'string', arg: 'path', desc: 'the OCI runtime program (default runc)' },
+    isolation: { type: 'string', arg: 'oci|chroot', desc: 'oci: through runc (default); chroot: namespaces and a chroot, no runtime ($HOD_ISOLATION)' },
     'security-opt': { type: 'list', arg: 'seccomp=unconfined|file', desc: 'seccomp profile (default /usr/share/containers/seccomp.json, as buildah)' },
   },
   more: [
@@ -40,6 +41,8 @@ export async function run(ctx: Context): Promise<number> {
   const command = [...ctx.args.slice(1), ...ctx.rest];
   need(ctx.args, 1, 'a container');
   const network = str(ctx.flags, 'network');
+  const isolation = str(ctx.flags, 'isolation');
+  if (isolation !== undefined && isolation !== 'oci' && isolation !== 'chroot') throw new HodError('EUSAGE', `--isolation: "${isolation}" is not oci or chroot`);
   if (network !== undefined && !NETWORKS.includes(network)) throw new HodError('EUSAGE', `--network: "${network}" is not private, none or host`);
   try {
     return await runInContainer(openStore(ctx), ctx.args[0], command, {
@@ -55,6 +58,7 @@ export async function run(ctx: Context): Promise<number> {
       capDrop: list(ctx.flags, 'cap-drop'),
       runtime: str(ctx.flags, 'runtime'),
       securityOpts: list(ctx.flags, 'security-opt'),
+      isolation: isolation as 'oci' | 'chroot' | undefined,
     });
   } catch (e) {
     // a command that is not there exits 127, as a shell's would

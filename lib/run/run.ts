@@ -27,6 +27,7 @@ function seccompProfile(file: string | undefined): ((caps: string[]) => Record<s
   return (caps) => seccompFor(file, caps);
 }
 import { runRuntime } from './runtime.js';
+import { runChroot } from './chroot.js';
 
 export interface RunOptions {
   user?: string;
@@ -46,6 +47,8 @@ export interface RunOptions {
   runtime?: string;
   /** `--security-opt` values: `seccomp=unconfined` or `seccomp=PROFILE.json`. */
   securityOpts?: string[];
+  /** oci (runc, the default) or chroot (no runtime: namespaces and a chroot). Default: $HOD_ISOLATION, else oci. */
+  isolation?: 'oci' | 'chroot';
 }
 
 /** The seccomp profile file `--security-opt` names: the default one, another, or none ("unconfined"). */
@@ -151,6 +154,7 @@ function etcFiles(dir: string, hostname: string, network: NetworkMode): Mount[] 
 
 export async function run(store: Store, nameOrId: string, argv: string[], opts: RunOptions = {}): Promise<number> {
   if (argv.length === 0) throw new UsageError('give the command to run');
+  const isolation = opts.isolation ?? isolationFromEnv();
   const { container: rec, path: rootfs } = await mount(store, nameOrId);
   const config = rec.image.config;
   const user = resolveUser(rootfs, opts.user ?? config.User);
@@ -172,6 +176,16 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
   const created = [...new Set(targets.map((t) => firstMissing(rootfs, t)).filter((t): t is string => !!t))];
   const cwdHost = safeJoin(rootfs, cwd, { followFinal: true });
   fs.mkdirSync(cwdHost, { recursive: true });
+  if (isolation === 'chroot') {
+    // nothing makes mount points for us: make them, to be taken back like the runtime's
+    for (const m of [{ destination: '/proc' }, { destination: '/dev' }, { destination: '/sys' }, ...mounts]) makeTarget(rootfs, m);
+    try {
+      return await runChroot({ rootfs, args: argv, env, cwd, user, hostname, network, mounts });
+    } finally {
+      for (const rel of created) if (rel !== cwd && !cwd.startsWith(`${rel}/`)) removeCreated(rootfs, rel);
+      fs.rmSync(bundle, { recursive: true, force: true });
+    }
+  }
   const spec = runtimeSpec({
     args: argv, env, cwd, user, rootfs, hostname, terminal: !!opts.tty, network, mounts,
     capAdd: opts.capAdd, capDrop: opts.capDrop,
@@ -185,6 +199,22 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
     for (const rel of created) if (rel !== cwd && !cwd.startsWith(`${rel}/`)) removeCreated(rootfs, rel);
     fs.rmSync(bundle, { recursive: true, force: true });
   }
+}
+
+function isolationFromEnv(): 'oci' | 'chroot' {
+  const v = process.env.HOD_ISOLATION;
+  if (v === undefined || v === '' || v === 'oci') return 'oci';
+  if (v === 'chroot') return 'chroot';
+  throw new UsageError(`HOD_ISOLATION: "${v}" is not oci or chroot`);
+}
+
+/** An empty directory (or, for a file bound on it, an empty file) where a mount goes, inside rootfs. */
+function makeTarget(rootfs: string, m: Mount): void {
+  const host = safeJoin(rootfs, m.destination, { followFinal: true });
+  if (fs.existsSync(host)) return;
+  const isFile = m.source !== undefined && m.type === 'bind' && fs.statSync(m.source).isFile();
+  fs.mkdirSync(isFile ? path.dirname(host) : host, { recursive: true });
+  if (isFile) fs.writeFileSync(host, '');
 }
 
 /** runc keeps its state under here: on tmpfs for root, the user's runtime directory otherwise. */

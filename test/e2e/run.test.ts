@@ -99,3 +99,44 @@ describe('run (runc)', function () {
     expect(state.split('\n').filter((l) => l.includes(ctr.slice(0, 12)))).to.deep.equal([]);
   });
 });
+
+describe('run --isolation chroot (no runtime)', function () {
+  this.timeout(60_000);
+  let t: ReturnType<typeof tempRoot>;
+  let ctr: string;
+  let work: string;
+  const bb = (script: string, ...flags: string[]) => hod(t.root, ['run', '--isolation', 'chroot', ...flags, ctr, '--', 'sh', '-c', script]);
+
+  before(() => {
+    t = tempRoot();
+    makeBusybox(t.root, 'busybox:1');
+    ctr = hodOk(t.root, ['from', 'busybox:1']);
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-chroot-'));
+  });
+  after(() => {
+    t.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('runs as pid 1 under the container\'s hostname and user, with a small /dev, and passes the exit code through', function () {
+    const r = bb('echo $$; busybox hostname; busybox id -u; pwd; echo x > /dev/null && busybox ls /dev | busybox tr "\\n" " "; exit 4', '--user', '1000:1000', '--workingdir', '/home/u');
+    expect(r.status, r.stderr).to.equal(4);
+    const [pid, host, uid, cwd, dev] = r.stdout.split('\n');
+    expect([pid, host, uid, cwd]).to.deep.equal(['1', hodOk(t.root, ['inspect', '--format', '{{.ContainerID}}', ctr]).slice(0, 12), '1000', '/home/u']);
+    expect(dev.trim().split(' ')).to.include.members(['null', 'zero', 'urandom', 'tty', 'shm']);
+    expect(dev).not.to.contain('sda');
+  });
+
+  it('is chosen by HOD_ISOLATION too, mounts a host directory read-only, and leaves nothing of its own in the commit', function () {
+    fs.writeFileSync(path.join(work, 'f'), 'from host\n');
+    const r = hod(t.root, ['run', '-v', `${work}:/data:ro`, ctr, '--', 'sh', '-c', 'busybox cat /data/f; busybox touch /data/g 2>/dev/null || echo read-only; busybox ls /sys/class/net; echo kept > /kept'], { env: { HOD_ISOLATION: 'chroot' } });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout.split('\n')).to.deep.equal(['from host', 'read-only', 'lo']);
+    const m = hodOk(t.root, ['mount', ctr]);
+    expect(fs.readFileSync(path.join(m, 'kept'), 'utf8')).to.equal('kept\n');
+    for (const p of ['data', 'proc', 'dev', 'sys', 'etc']) expect(fs.existsSync(path.join(m, p)), `${p} must be gone`).to.equal(false);
+    // nothing stays mounted on the host either
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.to.contain(m + '/');
+    expect(hod(t.root, ['run', ctr, '--', 'true'], { env: { HOD_ISOLATION: 'vm' } }).stderr).to.match(/HOD_ISOLATION: "vm" is not oci or chroot/);
+  });
+});
