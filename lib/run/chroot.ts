@@ -48,6 +48,7 @@ function setupScript(input: ChrootInput): string {
     }
   }
   lines.push(`hostname ${q(input.hostname)}`);
+  if (input.network !== 'host') lines.push('ip link set lo up 2>/dev/null || busybox ip link set lo up');
   const env = input.env.map(q).join(' ');
   const u = input.user;
   lines.push(`exec env -i ${env} unshare --root=${r} --wd=${q(input.cwd)} --setgid=${u.gid} --setuid=${u.uid} -- ${input.args.map(q).join(' ')}`);

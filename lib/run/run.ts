@@ -47,6 +47,10 @@ export interface RunOptions {
   runtime?: string;
   /** `--security-opt` values: `seccomp=unconfined` or `seccomp=PROFILE.json`. */
   securityOpts?: string[];
+  /** `--add-host NAME:IP`, added to the generated /etc/hosts. */
+  addHosts?: string[];
+  /** `--dns IP`: the nameservers of the generated /etc/resolv.conf instead of the host's. */
+  dns?: string[];
   /** oci (runc, the default) or chroot (no runtime: namespaces and a chroot). Default: $HOD_ISOLATION, else oci. */
   isolation?: 'oci' | 'chroot';
 }
@@ -137,14 +141,20 @@ function removeCreated(rootfs: string, rel: string): void {
   }
 }
 
-function etcFiles(dir: string, hostname: string, network: NetworkMode): Mount[] {
-  const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`;
+function etcFiles(dir: string, hostname: string, network: NetworkMode, addHosts: string[] = [], dns: string[] = []): Mount[] {
+  const extra = addHosts.map((h) => {
+    const i = h.indexOf(':');
+    if (i <= 0 || i === h.length - 1) throw new UsageError(`--add-host "${h}": expected NAME:IP`);
+    return `${h.slice(i + 1)}\t${h.slice(0, i)}\n`;
+  });
+  const hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n${extra.join('')}`;
   let resolv = '';
   try {
     resolv = fs.readFileSync('/etc/resolv.conf', 'utf8');
   } catch {
     // no resolver on the host: an empty file
   }
+  if (dns.length) resolv = resolv.split('\n').filter((l) => l.trim() && !/^\s*nameserver\b/.test(l)).concat(dns.map((d) => `nameserver ${d}`)).join('\n') + '\n';
   const files: Record<string, string> = { hosts, 'resolv.conf': network === 'none' ? '' : resolv, hostname: `${hostname}\n` };
   return Object.entries(files).map(([name, text]) => {
     fs.writeFileSync(path.join(dir, name), text);
@@ -167,7 +177,7 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
   const bundle = tmpName(store.paths.container(rec.id), 'run');
   fs.mkdirSync(bundle, { mode: 0o700 });
   const mounts: Mount[] = [
-    ...etcFiles(bundle, hostname, network),
+    ...etcFiles(bundle, hostname, network, opts.addHosts, opts.dns),
     ...(opts.volumes ?? []).map(parseVolumeFlag),
     ...(opts.mounts ?? []).map(parseMountFlag),
   ];

@@ -54,6 +54,16 @@ export function capabilities(add: string[] = [], drop: string[] = []): string[] 
   return [...new Set([...base, ...add.filter((a) => a.toLowerCase() !== 'all').map(capName)])];
 }
 
+/**
+ * A new network namespace starts with its loopback down: a createRuntime hook (run by runc in the host's
+ * namespaces, the container's state on stdin) brings it up with nsenter and ip (iproute2, else busybox).
+ */
+export const LOOPBACK_UP = [
+  `pid=$(sed 's/.*"pid": *\\([0-9]*\\).*/\\1/')`,
+  'if command -v ip >/dev/null; then exec nsenter -t "$pid" -n ip link set lo up; fi',
+  'exec nsenter -t "$pid" -n busybox ip link set lo up',
+].join('\n');
+
 export function runtimeSpec(input: SpecInput): Record<string, unknown> {
   const caps = capabilities(input.capAdd, input.capDrop);
   const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
@@ -71,6 +81,7 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
     },
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
+    ...(input.network !== 'host' ? { hooks: { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', LOOPBACK_UP] }] } } : {}),
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },

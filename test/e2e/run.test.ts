@@ -61,8 +61,9 @@ describe('run (runc)', function () {
     hodOk(t.root, ['rm', c2]);
   });
 
-  it('gives --network none only a loopback interface, and --network host the host\'s', function () {
+  it('gives --network none only a loopback interface, up, and --network host the host\'s', function () {
     expect(bb('busybox ls /sys/class/net', '--network', 'none').stdout).to.equal('lo');
+    expect(bb('busybox cat /sys/class/net/lo/operstate /sys/class/net/lo/flags', '--network', 'none').stdout.split('\n')[1]).to.match(/^0x\d*9$/);
     const host = fs.readdirSync('/sys/class/net').sort();
     expect(bb('busybox ls /sys/class/net', '--network', 'host').stdout.split(/\s+/).sort()).to.deep.equal(host);
   });
@@ -77,6 +78,20 @@ describe('run (runc)', function () {
     const bad = bb('true', '--security-opt', 'seccomp=/nonexistent.json');
     expect(bad.status).to.equal(125);
     expect(bad.stderr).to.match(/seccomp profile \/nonexistent.json/);
+  });
+
+  it('writes --add-host and --dns into the generated files', function () {
+    const r = bb('busybox cat /etc/hosts /etc/resolv.conf', '--add-host', 'db.internal:10.1.2.3', '--dns', '192.0.2.53');
+    expect(r.stdout).to.match(/^10\.1\.2\.3\tdb\.internal$/m);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('nameserver'))).to.deep.equal(['nameserver 192.0.2.53']);
+    expect(bb('true', '--add-host', 'nocolon').stderr).to.match(/--add-host "nocolon": expected NAME:IP/);
+  });
+
+  it('gives the command a terminal with -t', function () {
+    const r = spawnSync('script', ['-qec', `${HOD} --root ${t.root} run -t ${ctr} -- sh -c 'busybox tty'`, '/dev/null'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/\/dev\/pts\/\d+\r?$/m);
+    expect(bb('busybox tty || true').stdout).to.equal('not a tty');
   });
 
   it('exits 127 for a command that is not in the container, 125 for an unknown container', function () {
