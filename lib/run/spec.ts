@@ -3,6 +3,7 @@
  * container's root filesystem, the standard mounts, generated /etc files bound in, namespaces, the default
  * capabilities and the masked and read-only paths that buildah and podman use.
  */
+import fs from 'node:fs';
 import type { ResolvedUser } from './user.js';
 
 export type NetworkMode = 'private' | 'none' | 'host';
@@ -55,14 +56,13 @@ export function capabilities(add: string[] = [], drop: string[] = []): string[] 
 }
 
 /**
- * A new network namespace starts with its loopback down: a createRuntime hook (run by runc in the host's
- * namespaces, the container's state on stdin) brings it up with nsenter and ip (iproute2, else busybox).
+ * A new network namespace starts with its loopback down. runc runs createContainer hooks inside the
+ * container's namespaces before it changes root, so the host's `ip` (iproute2, else busybox's) brings it up.
  */
-export const LOOPBACK_UP = [
-  `pid=$(sed 's/.*"pid": *\\([0-9]*\\).*/\\1/')`,
-  'if command -v ip >/dev/null; then exec nsenter -t "$pid" -n ip link set lo up; fi',
-  'exec nsenter -t "$pid" -n busybox ip link set lo up',
-].join('\n');
+export function loopbackUpHook(): { path: string; args: string[] } {
+  for (const ip of ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip']) if (fs.existsSync(ip)) return { path: ip, args: ['ip', 'link', 'set', 'lo', 'up'] };
+  return { path: '/bin/busybox', args: ['busybox', 'ip', 'link', 'set', 'lo', 'up'] };
+}
 
 export function runtimeSpec(input: SpecInput): Record<string, unknown> {
   const caps = capabilities(input.capAdd, input.capDrop);
@@ -81,7 +81,7 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
     },
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
-    ...(input.network !== 'host' ? { hooks: { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', LOOPBACK_UP] }] } } : {}),
+    ...(input.network !== 'host' ? { hooks: { createContainer: [loopbackUpHook()] } } : {}),
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },

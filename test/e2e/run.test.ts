@@ -101,6 +101,31 @@ describe('run (runc)', function () {
     expect(hod(t.root, ['run', 'nosuch', '--', 'sh']).status).to.equal(125);
   });
 
+  it('ends a command that ignores Ctrl-C within a second or so, and the container stays usable', async function () {
+    // pid 1 ignores SIGINT it has no handler for: hod must kill it itself after a grace second
+    const child = spawn(HOD, ['--root', t.root, 'run', ctr, '--', 'sh', '-c', 'echo ready; busybox sleep 30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    await new Promise<void>((resolve) => child.stdout.on('data', () => out.includes('ready') && resolve()));
+    const sent = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(Date.now() - sent, 'gone soon after the grace second').to.be.below(5000);
+    expect(code).to.equal(137);
+    expect(spawnSync('runc', ['--root', '/run/hod-runc', 'list', '-q'], { encoding: 'utf8' }).stdout).not.to.contain(ctr.slice(0, 12));
+    expect(bb('echo still-usable').stdout).to.equal('still-usable');
+  });
+
+  it('names what is missing: the runtime (and its package), a bind source, before anything starts', function () {
+    const r = bb('true', '--runtime', '/nonexistent/runc');
+    expect(r.status).to.equal(125);
+    expect(r.stderr).to.match(/cannot start the OCI runtime "\/nonexistent\/runc": .*install the Debian package runc/);
+    const v = bb('echo started', '-v', '/nonexistent/dir:/data');
+    expect(v.status).to.equal(125);
+    expect(v.stdout).to.equal('');
+    expect(v.stderr).to.match(/--volume: \/nonexistent\/dir does not exist/);
+  });
+
   it('passes SIGTERM on to the command and leaves no runtime state behind', async function () {
     const child = spawn(HOD, ['--root', t.root, 'run', ctr, '--', 'sh', '-c', 'trap "echo got-term; exit 3" TERM; echo ready; while :; do busybox sleep 0.1; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
