@@ -35,12 +35,12 @@ export async function uploadBlob(client: RegistryClient, repo: string, desc: Des
     const reader = chunkReader(data, client.chunkSize);
     const first = (await reader.next()) ?? Buffer.alloc(0);
     if (reader.ended) {
-      await putWhole(client, repo, desc.digest, first, session);
+      await closingPut(client, repo, desc.digest, session, first, true);
       return 'uploaded';
     }
     if (!client.chunked) {
       await patchStream(client, repo, session, first, reader.rest());
-      await finish(client, repo, desc.digest, session.location);
+      await closingPut(client, repo, desc.digest, session, Buffer.alloc(0), false);
       return 'uploaded';
     }
     let offset = 0;
@@ -48,7 +48,7 @@ export async function uploadBlob(client: RegistryClient, repo: string, desc: Des
       session.location = await patchChunk(client, repo, session.location, chunk, offset);
       offset += chunk.length;
     }
-    await finish(client, repo, desc.digest, session.location);
+    await closingPut(client, repo, desc.digest, session, Buffer.alloc(0), false);
     return 'uploaded';
   } catch (err) {
     data.destroy();
@@ -77,18 +77,21 @@ async function startUpload(client: RegistryClient, repo: string): Promise<string
   return client.location(res);
 }
 
-/** The whole blob in the closing PUT. A failed PUT is sent again in a new session unless the blob landed. */
-async function putWhole(client: RegistryClient, repo: string, digest: string, bytes: Buffer, session: { location?: string }): Promise<void> {
+/**
+ * The closing PUT `?digest=`, with the whole blob (`restart`: a failed one is sent again in a new session)
+ * or with nothing after PATCHes. After a retryable failure it is sent again unless the blob landed anyway.
+ */
+async function closingPut(client: RegistryClient, repo: string, digest: string, session: { location?: string }, body: Buffer, restart: boolean): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const res = await client.send({ method: 'PUT', path: withQuery(session.location!, 'digest', digest), headers: OCTETS, body: bytes, scope: pushScope(repo), retry: 0 }, [201, 204]);
+      const res = await client.send({ method: 'PUT', path: withQuery(session.location!, 'digest', digest), headers: OCTETS, body, scope: pushScope(repo), retry: 0 }, [201, 204]);
       await res.body.dump();
       return;
     } catch (err) {
       if (!client.isRetryable(err) || attempt >= client.retry) throw err;
       await client.backoff(attempt);
       if (await client.hasBlob(repo, digest, true)) return;
-      session.location = await startUpload(client, repo);
+      if (restart) session.location = await startUpload(client, repo);
     }
   }
 }
@@ -137,21 +140,6 @@ async function uploadStatus(client: RegistryClient, repo: string, location: stri
   const m = /^(?:bytes=)?0-(\d+)$/.exec(String(res.headers.range ?? ''));
   if (!m) throw new RegistryError(`uploading to ${client.host}/${repo}: the upload session gave no Range`, { retryable: true });
   return { end: Number(m[1]), location: res.headers.location ? client.location(res) : undefined };
-}
-
-/** The closing PUT of a chunked upload. */
-async function finish(client: RegistryClient, repo: string, digest: string, location: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const res = await client.send({ method: 'PUT', path: withQuery(location, 'digest', digest), headers: OCTETS, body: Buffer.alloc(0), scope: pushScope(repo), retry: 0 }, [201, 204]);
-      await res.body.dump();
-      return;
-    } catch (err) {
-      if (!client.isRetryable(err) || attempt >= client.retry) throw err;
-      await client.backoff(attempt);
-      if (await client.hasBlob(repo, digest, true)) return;
-    }
-  }
 }
 
 /** Abandon a session; one that is not cancelled expires on its own. */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { describeTree, hod, hodAsync, hodOk, makeBusybox, sh, tempRoot } from '../helpers.js';
-import { startProxy, startRegistry, type Registry } from '../registry/server.js';
+import { breakFirstPatch, startProxy, startRegistry, type Registry } from '../registry/server.js';
 
 const NO_TLS = '--tls-verify=false';
 
@@ -209,23 +209,12 @@ describe('push and pull (a real distribution registry on 127.0.0.1)', function (
     const c = hodOk(a.root, ['from', 'base:1']);
     sh(`head -c 10000000 /dev/urandom > '${hodOk(a.root, ['mount', c])}/big'`);
     hodOk(a.root, ['commit', '--rm', c, 'big:1']);
-    let breakPatch = true;
-    const proxy = await startProxy(reg.host, {
-      fault: (req) => {
-        if (req.method !== 'PATCH' || !breakPatch) return false;
-        breakPatch = false;
-        let got = 0;
-        req.on('data', (b: Buffer) => {
-          got += b.length;
-          if (got > 3_000_000) req.socket.destroy();
-        });
-        return true;
-      },
-    });
+    const breaker = breakFirstPatch(3_000_000);
+    const proxy = await startProxy(reg.host, { fault: breaker.fault });
     try {
       const r = await hodAsync(a.root, ['push', NO_TLS, '--retry-delay', '10ms', 'big:1', `${proxy.host}/broken/big:1`]);
       expect(r.status, r.stderr).to.equal(0);
-      expect(breakPatch).to.equal(false);
+      expect(breaker.broke()).to.equal(true);
       expect(proxy.requests.filter((l) => l.startsWith('PATCH')), proxy.requests.join('\n')).to.have.length(2);
       const digest = hodOk(a.root, ['inspect', '--format', '{{.FromImageDigest}}', 'big:1']);
       expect(JSON.parse(sh(`skopeo inspect --tls-verify=false docker://${reg.host}/broken/big:1`)).Digest).to.equal(digest);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { RegistryClient, type ClientOptions } from '../../lib/registry/client.js';
 import { digestOf, login, makeImage, randomBlob, readAll, streamOf } from './fixtures.js';
-import { startHttpServer, startProxy, startRegistry, type Registry, type RegistryOptions } from './server.js';
+import { breakFirstPatch, startHttpServer, startProxy, startRegistry, type Registry, type RegistryOptions } from './server.js';
 
 const USERS = { alice: 'alice-Pa55' };
 
@@ -128,19 +128,7 @@ describe('registry client: upload paths (plain HTTP registry behind a logging pr
 
   it('streams a blob larger than 8 MiB in one PATCH by default; a PATCH broken halfway fails as retryable and leaves no blob', async function () {
     const streaming = new RegistryClient(proxy.host, { tlsVerify: false, retryDelay: 10 });
-    let breakPatch = true;
-    const faulty = await startProxy(reg.host, {
-      fault: (req) => {
-        if (req.method !== 'PATCH' || !breakPatch) return false;
-        breakPatch = false;
-        let got = 0;
-        req.on('data', (b: Buffer) => {
-          got += b.length;
-          if (got > 2_000_000) req.socket.destroy();
-        });
-        return true;
-      },
-    });
+    const faulty = await startProxy(reg.host, { fault: breakFirstPatch(2_000_000).fault });
     const broken = new RegistryClient(faulty.host, { tlsVerify: false, retryDelay: 10 });
     try {
       const b = randomBlob(9 * (1 << 20) + 7, 'streamed');

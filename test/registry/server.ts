@@ -306,3 +306,21 @@ export async function startProxy(
     stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }
+
+/** Proxy hooks that drop the connection of the first PATCH once `bytes` of its body have come (a broken upload). */
+export function breakFirstPatch(bytes: number): { fault: (req: http.IncomingMessage) => boolean; broke: () => boolean } {
+  let broke = false;
+  return {
+    broke: () => broke,
+    fault: (req) => {
+      if (req.method !== 'PATCH' || broke) return false;
+      broke = true;
+      let got = 0;
+      req.on('data', (b: Buffer) => {
+        got += b.length;
+        if (got > bytes) req.socket.destroy();
+      });
+      return true;
+    },
+  };
+}
