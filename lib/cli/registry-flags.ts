@@ -1,6 +1,5 @@
 /** The flags every verb that talks to a registry shares, as buildah spells them, and the progress lines. */
 import fs from 'node:fs';
-import { isatty } from 'node:tty';
 import type { ProgressEvent } from '../pull/copy-image.js';
 import { blobLabel, progressBars } from './progress-bars.js';
 import type { ClientOptions } from '../registry/client.js';
@@ -44,9 +43,15 @@ export function notes(ctx: Context): ((line: string) => void) | undefined {
  */
 export function progressLines(ctx: Context): ((e: ProgressEvent) => void) | undefined {
   if (bool(ctx.flags, 'quiet')) return undefined;
-  if (isatty(2) && process.env.TERM !== 'dumb') return progressBars((s) => fs.writeSync(2, s), process.stderr.columns || 80);
+  // decided at the first event: node:tty loads node:net, which `from` of a stored image should not pay for
+  let draw: ((e: ProgressEvent) => void) | undefined;
   return (e) => {
-    if (e.kind === 'skip') ctx.err(blobLabel(e.desc) + ' skipped: already exists');
-    else if (e.kind === 'done') ctx.err(blobLabel(e.desc) + ' done');
+    draw ??= process.getBuiltinModule('node:tty').isatty(2) && process.env.TERM !== 'dumb'
+      ? progressBars((s) => fs.writeSync(2, s), process.stderr.columns || 80)
+      : (ev) => {
+          if (ev.kind === 'skip') ctx.err(blobLabel(ev.desc) + ' skipped: already exists');
+          else if (ev.kind === 'done') ctx.err(blobLabel(ev.desc) + ' done');
+        };
+    draw(e);
   };
 }
