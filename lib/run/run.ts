@@ -174,35 +174,27 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
   const hostname = opts.hostname || config.Hostname || rec.id.slice(0, 12);
   const network = opts.network ?? 'private';
 
+  // flags first: a bad one fails before anything is written
+  const userMounts = [...(opts.volumes ?? []).map(parseVolumeFlag), ...(opts.mounts ?? []).map(parseMountFlag)];
+  const seccomp = isolation === 'oci' ? seccompProfile(seccompFile(opts.securityOpts)) : undefined;
   const bundle = tmpName(store.paths.container(rec.id), 'run');
   fs.mkdirSync(bundle, { mode: 0o700 });
-  const mounts: Mount[] = [
-    ...etcFiles(bundle, hostname, network, opts.addHosts, opts.dns),
-    ...(opts.volumes ?? []).map(parseVolumeFlag),
-    ...(opts.mounts ?? []).map(parseMountFlag),
-  ];
+  const mounts: Mount[] = [...etcFiles(bundle, hostname, network, opts.addHosts, opts.dns), ...userMounts];
   // what the runtime will create to mount on (and the working directory it needs), to take back afterwards
   const targets = ['/proc', '/dev', '/sys', cwd, ...mounts.map((m) => m.destination)];
   const created = [...new Set(targets.map((t) => firstMissing(rootfs, t)).filter((t): t is string => !!t))];
-  const cwdHost = safeJoin(rootfs, cwd, { followFinal: true });
-  fs.mkdirSync(cwdHost, { recursive: true });
-  if (isolation === 'chroot') {
-    // nothing makes mount points for us: make them, to be taken back like the runtime's
-    for (const m of [{ destination: '/proc' }, { destination: '/dev' }, { destination: '/sys' }, ...mounts]) makeTarget(rootfs, m);
-    try {
-      return await runChroot({ rootfs, args: argv, env, cwd, user, hostname, network, mounts });
-    } finally {
-      for (const rel of created) if (rel !== cwd && !cwd.startsWith(`${rel}/`)) removeCreated(rootfs, rel);
-      fs.rmSync(bundle, { recursive: true, force: true });
-    }
-  }
-  const spec = runtimeSpec({
-    args: argv, env, cwd, user, rootfs, hostname, terminal: !!opts.tty, network, mounts,
-    capAdd: opts.capAdd, capDrop: opts.capDrop,
-    seccomp: seccompProfile(seccompFile(opts.securityOpts)),
-  });
-  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
   try {
+    fs.mkdirSync(safeJoin(rootfs, cwd, { followFinal: true }), { recursive: true });
+    if (isolation === 'chroot') {
+      // nothing makes mount points for us: make them, to be taken back like the runtime's
+      for (const m of [{ destination: '/proc' }, { destination: '/dev' }, { destination: '/sys' }, ...mounts]) makeTarget(rootfs, m);
+      return await runChroot({ rootfs, args: argv, env, cwd, user, hostname, network, mounts });
+    }
+    const spec = runtimeSpec({
+      args: argv, env, cwd, user, rootfs, hostname, terminal: !!opts.tty, network, mounts,
+      capAdd: opts.capAdd, capDrop: opts.capDrop, seccomp,
+    });
+    fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
     return await runRuntime(opts.runtime ?? 'runc', bundle, `hod-${rec.id.slice(0, 12)}-${path.basename(bundle).slice(-8)}`, stateDir());
   } finally {
     // the working directory stays when the command asked for it (a WORKDIR must exist afterwards)

@@ -111,7 +111,8 @@ describe('run (runc)', function () {
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(Date.now() - sent, 'gone soon after the grace second').to.be.below(5000);
-    expect(code).to.equal(137);
+    // 137 when the grace kill ended it, 130 when the run ended on the SIGINT itself (seen once under load)
+    expect([130, 137]).to.include(code);
     expect(spawnSync('runc', ['--root', '/run/hod-runc', 'list', '-q'], { encoding: 'utf8' }).stdout).not.to.contain(ctr.slice(0, 12));
     expect(bb('echo still-usable').stdout).to.equal('still-usable');
   });
