@@ -91,7 +91,9 @@ function camel(s: string): string {
 export function renderHelp(verb: string, spec: VerbSpec): string {
   const lines = [`${spec.desc}`, '', `Usage: hod ${verb} ${spec.usage}`, '', 'Flags:'];
   const rows = Object.entries({ ...spec.flags, ...GLOBAL_FLAGS }).map(([name, f]) => {
-    const left = `${f.alias ? `-${f.alias}, ` : '    '}--${name}${f.type === 'boolean' ? '' : ` ${f.arg ?? 'value'}`}`;
+    // a long alias (--net for --network) is a second long flag, not a short one
+    const alias = f.alias ? `${f.alias.length > 1 ? '--' : '-'}${f.alias}, ` : '    ';
+    const left = `${alias}--${name}${f.type === 'boolean' ? '' : ` ${f.arg ?? 'value'}`}`;
     return [left, f.desc + (f.type === 'list' ? ' (can be repeated)' : '')];
   });
   const w = Math.max(...rows.map((r) => r[0].length)) + 2;
