@@ -28,6 +28,10 @@ export async function pushList(store: Store, name: string, destination: string, 
   const list = getList(store, name);
   const t = parseTransportName(destination) ?? { transport: 'docker' as const, rest: destination };
   const format = opts.format ?? (list.index.mediaType === MediaType.dockerManifestList ? 'docker' : 'oci');
+  // a file transport holds only what is written to it: a list there without its images names nothing
+  if (!opts.all && t.transport !== 'docker') {
+    throw new HodError('EUSAGE', `${t.transport}: holds only what hod writes to it, so a list without its images would name manifests it does not have: push with --all`);
+  }
   const dst = openDestination(t, opts);
   try {
     const manifests: Descriptor[] = [];
@@ -52,7 +56,13 @@ export async function pushList(store: Store, name: string, destination: string, 
     const out: Index = { ...list.index, mediaType: format === 'docker' ? MediaType.dockerManifestList : MediaType.ociIndex, manifests };
     if (format === 'docker') delete out.annotations; // a Docker list has no annotations
     const raw: RawManifest = { bytes: Buffer.from(JSON.stringify(out)), mediaType: out.mediaType! };
-    await dst.putManifest(raw);
+    try {
+      await dst.putManifest(raw);
+    } catch (err) {
+      // a registry refuses a list whose images it lacks (MANIFEST_BLOB_UNKNOWN, MANIFEST_UNKNOWN...)
+      if (!opts.all && err instanceof Error && /MANIFEST|BLOB_UNKNOWN|not found/i.test(err.message)) err.message += ': the registry may lack the list\'s images; push with --all to send them too';
+      throw err;
+    }
     await dst.commit();
     const digest = digestOf(raw.bytes);
     if (opts.digestfile) fs.writeFileSync(opts.digestfile, digest);

@@ -112,6 +112,14 @@ describe('manifest lists: create, add, remove, inspect, push --all', function ()
     expect(hod(a.root, ['manifest', 'create', 'img:amd64']).stderr).to.match(/names an image/);
     expect(hod(a.root, ['manifest', 'remove', 'app:multi', 'sha256:' + '0'.repeat(64)]).stderr).to.match(/has no entry sha256:0{64}/);
     expect(hod(a.root, ['manifest', 'frobnicate']).stderr).to.match(/unknown subcommand "frobnicate"/);
+    const layout = path.join(work, 'no-all');
+    const noAll = hod(a.root, ['manifest', 'push', 'app:multi', `oci:${layout}:x`]);
+    expect(noAll.status).to.equal(125);
+    expect(noAll.stderr).to.match(/oci: holds only what hod writes to it.*push with --all/);
+    expect(fs.existsSync(layout), 'nothing written').to.equal(false);
+    const refused = hod(a.root, ['manifest', 'push', NO_TLS, 'app:multi', `docker://${reg.host}/multi/never-pushed:1`]);
+    expect(refused.status).to.equal(125);
+    expect(refused.stderr).to.match(/push with --all to send them too/);
 
     // the same content as app:multi, so the same digest: each name must still be its own list
     hodOk(a.root, ['manifest', 'create', 'app:gone', 'img:amd64', 'img:arm64']);
