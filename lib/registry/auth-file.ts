@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { HodError, UsageError } from '../errors.js';
 import { parseReference } from '../image/reference.js';
-import { tmpName } from '../store/atomic.js';
+import { writeFileAtomic } from '../store/atomic.js';
 import type { Credentials } from './client.js';
 import { credentialHelperErase, credentialHelperGet, credentialHelperStore } from './cred-helper.js';
 
@@ -245,20 +245,7 @@ export async function getLogin(key: string, opts: AuthOptions = {}): Promise<str
 function writeAuthFile(file: string, data: Record<string, unknown>): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = tmpName(dir, `.${path.basename(file)}`);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    fs.writeSync(fd, JSON.stringify(data, null, '\t') + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(file, JSON.stringify(data, null, '\t') + '\n', dir, 0o600);
 }
 
 /** The writable file's JSON with its auths and credHelpers checked, other fields kept as they are. */

@@ -20,9 +20,11 @@ export function tmpName(tmpDir: string, hint = 'tmp'): string {
  * Write a file so that readers see either the old content or the new, never half: write to `tmpDir`
  * (on the same filesystem), fsync, rename over the target.
  */
-export function writeFileAtomic(file: string, data: string | Buffer, tmpDir: string): void {
-  const tmp = tmpName(tmpDir, path.basename(file));
-  const fd = fs.openSync(tmp, 'w', 0o644);
+export function writeFileAtomic(file: string, data: string | Buffer, tmpDir: string, mode = 0o644): void {
+  // staged beside the target (a user's auth.json, a layout's index.json), the temp file is a hidden one
+  const tmp = tmpName(tmpDir, `${path.resolve(tmpDir) === path.dirname(path.resolve(file)) ? '.' : ''}${path.basename(file)}`);
+  // the file is made with its mode (and never existed before): a secret is never readable by others
+  const fd = fs.openSync(tmp, 'wx', mode);
   try {
     fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
