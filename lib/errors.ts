@@ -74,3 +74,10 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof RunError) return err.exitCode;
   return 125;
 }
+
+/** Something wrong with a Dockerfile, or a step of it that failed: the message starts with file:line. */
+export class DockerfileError extends HodError {
+  constructor(readonly file: string, readonly line: number, message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'EDOCKERFILE', `${file}:${line}: ${message}`, options);
+  }
+}

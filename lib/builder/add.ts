@@ -83,7 +83,7 @@ interface Owner {
 }
 
 /** A local source item: one match of one source argument. */
-interface Item {
+export interface Item {
   spec: string;
   /** Lexical path in the source root, as components (byte strings). */
   comps: string[];
@@ -151,7 +151,7 @@ async function mountFor(store: Store, id: string, cleanups: (() => Promise<void>
 // ---------------------------------------------------------------------------------------------------------------
 // Sources
 
-interface SourceRoot {
+export interface SourceRoot {
   /** Host path of the root that sources are resolved in (byte string). */
   root: string;
   /** Components of the context directory inside root (sources must lie under it; excludes are relative to it). */
@@ -197,21 +197,24 @@ async function sourceRoot(store: Store, opts: AddOptions, targetId: string, targ
       ctxHost: opts.contextDir === undefined ? undefined : fromByteString(safeJoin(rootB, ctx.join('/'), { followFinal: true, encoding: 'latin1' })),
     };
   }
-  if (opts.contextDir !== undefined) {
-    let real: string;
-    try {
-      real = fs.realpathSync(path.resolve(opts.contextDir));
-      if (!fs.statSync(real).isDirectory()) throw new Error('not a directory');
-    } catch {
-      throw new HodError('ENOENT', `context directory "${opts.contextDir}" not found or not a directory`);
-    }
-    return { root: toByteString(real), ctx: [], base: [], hostRoot: false, where: ` in context directory "${opts.contextDir}"`, fence: `the context directory "${opts.contextDir}"`, ctxHost: real };
-  }
+  if (opts.contextDir !== undefined) return contextRoot(opts.contextDir);
   return { root: '/', ctx: [], base: [], hostRoot: true, where: '', fence: '/' };
 }
 
+/** A host directory as the source root: sources are read inside it and may not leave it. */
+export function contextRoot(contextDir: string): SourceRoot {
+  let real: string;
+  try {
+    real = fs.realpathSync(path.resolve(contextDir));
+    if (!fs.statSync(real).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new HodError('ENOENT', `context directory "${contextDir}" not found or not a directory`);
+  }
+  return { root: toByteString(real), ctx: [], base: [], hostRoot: false, where: ` in context directory "${contextDir}"`, fence: `the context directory "${contextDir}"`, ctxHost: real };
+}
+
 /** Expand one source argument into its items: glob matches, sorted, or the one path it names. */
-async function expandSource(src: SourceRoot, spec: string, extract: boolean): Promise<Item[]> {
+export async function expandSource(src: SourceRoot, spec: string, extract: boolean): Promise<Item[]> {
   const given = toByteString(spec);
   let comps: string[];
   if (src.hostRoot) {

@@ -51,6 +51,8 @@ export interface ConfigContext {
   environ?: Record<string, string | undefined>;
   /** Receives the warnings buildah prints (docker-only settings on an OCI container, cmd/entrypoint interplay, unset variables). */
   warn?: (message: string) => void;
+  /** Take `--env K=V` values as they are, without expanding $VAR (`bud` has expanded them already). */
+  literalEnv?: boolean;
 }
 
 const SECOND = 1_000_000_000;
@@ -460,7 +462,7 @@ export function applyConfig(rec: BuilderRecord, opts: ConfigOptions, ctx: Config
       if (eq >= 0) {
         const name = spec.slice(0, eq);
         if (name === '') throw usage('env', spec, 'no variable name');
-        const value = expandVars(spec.slice(eq + 1), (v) => {
+        const value = ctx.literalEnv ? spec.slice(eq + 1) : expandVars(spec.slice(eq + 1), (v) => {
           const found = (config.Env ?? []).find((e) => e.startsWith(`${v}=`));
           if (found !== undefined) return found.slice(v.length + 1);
           warn(`error expanding variable "${v}": no value set in configuration`);

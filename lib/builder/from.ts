@@ -20,7 +20,7 @@ export interface FromOptions {
 }
 
 /** The stored image, pulled first when the policy says so. */
-async function baseImage(store: Store, image: string, opts: FromOptions): Promise<StoredImage> {
+export async function baseImage(store: Store, image: string, opts: FromOptions): Promise<StoredImage> {
   const policy = opts.pull ?? 'missing';
   const local = store.images.find(image);
   if (local && (policy === 'missing' || policy === 'never')) return local;

@@ -17,6 +17,7 @@ const LOADERS: Record<Verb, () => Promise<VerbModule>> = {
   copy: () => import('./copy.js'),
   add: () => import('./add.js'),
   commit: () => import('./commit.js'),
+  bud: () => import('./bud.js'),
   images: () => import('./images.js'),
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),

@@ -14,6 +14,7 @@ export const VERBS = {
   add: 'Copy files, archives (unpacked) and URLs into a working container',
   run: 'Run a command in a working container',
   commit: 'Create an image from a working container',
+  bud: 'Build an image from a Dockerfile (alias: build)',
   images: 'List images in the store',
   pull: 'Pull an image from a registry or a file transport into the store',
   push: 'Push an image to a registry or a file transport',
@@ -29,4 +30,4 @@ export const VERBS = {
 
 export type Verb = keyof typeof VERBS;
 
-export const ALIASES: Record<string, Verb> = { ps: 'containers', list: 'containers', ls: 'containers', unmount: 'umount', 'list-images': 'images' };
+export const ALIASES: Record<string, Verb> = { ps: 'containers', list: 'containers', ls: 'containers', unmount: 'umount', 'list-images': 'images', build: 'bud' };

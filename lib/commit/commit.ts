@@ -35,6 +35,11 @@ export interface CommitOptions {
   omitHistory?: boolean;
   createdBy?: string;
   historyComment?: string;
+  /**
+   * Write the image with the container's current config and an empty-layer history entry, leaving its
+   * file changes for the next commit (`bud` does this for steps that only change settings, as buildah does).
+   */
+  emptyLayer?: boolean;
   /** For people: warnings such as fields the chosen format cannot carry. */
   warn?: (msg: string) => void;
 }
@@ -67,7 +72,7 @@ export async function commit(store: Store, container: string, imageName: string 
   const driver = await driverFor(rec.driver);
 
   // Keeping the layer unpacked moves the upper dir, which needs the overlay unmounted: start that now.
-  const unmounting = !opts.squash && rec.driver === 'overlay' ? unmountInBackground(store, rec) : undefined;
+  const unmounting = !opts.squash && !opts.emptyLayer && rec.driver === 'overlay' ? unmountInBackground(store, rec) : undefined;
   try {
     return await commitChanges(store, rec, names, format, driver, opts, unmounting);
   } catch (err) {
@@ -78,14 +83,17 @@ export async function commit(store: Store, container: string, imageName: string 
 
 async function commitChanges(store: Store, rec: BuilderRecord, names: string[], format: ImageFormat, driver: MountDriver, opts: CommitOptions, unmounting: Promise<UnmountState> | undefined): Promise<CommitResult> {
   const clamp = opts.timestamp === undefined ? opts.sourceDateEpoch : undefined;
-  let root: string;
-  if (opts.squash) root = driver.mount(store, rec);
-  else root = rec.driver === 'overlay' ? overlayDirs(store, rec).upper : vfsRootfs(store, rec);
-  const changeOpts: ChangeOptions = { timestamp: opts.timestamp, clamp, xattrs: await getXattrsTree(root) };
-  const source: Iterator<TarEntry> = (opts.squash || rec.driver === 'overlay'
-    ? overlayChanges(root, changeOpts)
-    : vfsChanges(root, snapshotFile(store.paths.container(rec.id)), changeOpts))[Symbol.iterator]();
-  const { empty, all } = peek(source);
+  let source: Iterator<TarEntry> = [][Symbol.iterator]();
+  if (!opts.emptyLayer) {
+    let root: string;
+    if (opts.squash) root = driver.mount(store, rec);
+    else root = rec.driver === 'overlay' ? overlayDirs(store, rec).upper : vfsRootfs(store, rec);
+    const changeOpts: ChangeOptions = { timestamp: opts.timestamp, clamp, xattrs: await getXattrsTree(root) };
+    source = (opts.squash || rec.driver === 'overlay'
+      ? overlayChanges(root, changeOpts)
+      : vfsChanges(root, snapshotFile(store.paths.container(rec.id)), changeOpts))[Symbol.iterator]();
+  }
+  const { empty, all } = opts.emptyLayer ? { empty: true, all: [] } : peek(source);
 
   let layer: CommitResult['layer'];
   let staged: string | undefined;
@@ -132,7 +140,11 @@ async function commitChanges(store: Store, rec: BuilderRecord, names: string[], 
 
   const mountState = await unmounting;
   if (layer && !opts.squash) await keepLayerUnpacked(store, rec, layer, config, !!opts.rm, mountState);
-  else if (mountState === 'unmounted') driver.mount(store, rec);
+  else {
+    if (mountState === 'unmounted') driver.mount(store, rec);
+    // the container now stands on this image: its next commit's history follows this one's
+    if (!opts.rm && !opts.squash) saveRecord(store, { ...rec, image: { ...rec.image, history: config.history ?? [] } });
+  }
   if (opts.rm) {
     const { remove } = await import('../builder/containers.js');
     await remove(store, rec.id);

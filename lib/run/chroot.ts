@@ -6,7 +6,7 @@
  * command; then `unshare --root --wd --setuid --setgid` enters the root filesystem as the user. No seccomp
  * profile and no capability bounding: this is the weaker isolation buildah's chroot mode also is.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { SystemError } from '../errors.js';
 import type { Mount, NetworkMode } from './spec.js';
 import type { ResolvedUser } from './user.js';
@@ -55,10 +55,10 @@ function setupScript(input: ChrootInput): string {
   return lines.join('\n');
 }
 
-export function runChroot(input: ChrootInput): Promise<number> {
+export function runChroot(input: ChrootInput, stdio: StdioOptions = 'inherit'): Promise<number> {
   const ns = ['--mount', '--pid', '--fork', '--uts', '--propagation', 'private', '--kill-child'];
   if (input.network !== 'host') ns.push('--net');
-  const child = spawn('unshare', [...ns, '--', 'sh', '-c', setupScript(input)], { stdio: 'inherit' });
+  const child = spawn('unshare', [...ns, '--', 'sh', '-c', setupScript(input)], { stdio });
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
   for (const s of signals) process.on(s, forward);

@@ -5,6 +5,7 @@
  * in the foreground with our stdio. Mount targets the runtime had to create in the root filesystem are
  * removed afterwards, so a `run` leaves in the next commit only what the command itself wrote.
  */
+import type { StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,6 +54,8 @@ export interface RunOptions {
   dns?: string[];
   /** oci (runc, the default) or chroot (no runtime: namespaces and a chroot). Default: $HOD_ISOLATION, else oci. */
   isolation?: 'oci' | 'chroot';
+  /** The command's stdio (default: hod's own). `bud` gives RUN steps no stdin and sends their output to stderr. */
+  stdio?: StdioOptions;
 }
 
 /** The seccomp profile file `--security-opt` names: the default one, another, or none ("unconfined"). */
@@ -188,14 +191,14 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
     if (isolation === 'chroot') {
       // nothing makes mount points for us: make them, to be taken back like the runtime's
       for (const m of [{ destination: '/proc' }, { destination: '/dev' }, { destination: '/sys' }, ...mounts]) makeTarget(rootfs, m);
-      return await runChroot({ rootfs, args: argv, env, cwd, user, hostname, network, mounts });
+      return await runChroot({ rootfs, args: argv, env, cwd, user, hostname, network, mounts }, opts.stdio);
     }
     const spec = runtimeSpec({
       args: argv, env, cwd, user, rootfs, hostname, terminal: !!opts.tty, network, mounts,
       capAdd: opts.capAdd, capDrop: opts.capDrop, seccomp,
     });
     fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
-    return await runRuntime(opts.runtime ?? 'runc', bundle, `hod-${rec.id.slice(0, 12)}-${path.basename(bundle).slice(-8)}`, stateDir());
+    return await runRuntime(opts.runtime ?? 'runc', bundle, `hod-${rec.id.slice(0, 12)}-${path.basename(bundle).slice(-8)}`, stateDir(), opts.stdio);
   } finally {
     // the working directory stays when the command asked for it (a WORKDIR must exist afterwards)
     for (const rel of created) if (rel !== cwd && !cwd.startsWith(`${rel}/`)) removeCreated(rootfs, rel);

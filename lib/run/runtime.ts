@@ -3,7 +3,7 @@
  * when the spec asks for a terminal), its exit status passed through, signals hod receives passed on, and
  * `runc delete --force` afterwards whatever happened, so no container state outlives the command.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { SystemError } from '../errors.js';
@@ -11,9 +11,9 @@ import { SystemError } from '../errors.js';
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 const KILL_AFTER_MS = 1000;
 
-export async function runRuntime(runtime: string, bundle: string, id: string, stateDir: string): Promise<number> {
+export async function runRuntime(runtime: string, bundle: string, id: string, stateDir: string, stdio: StdioOptions = 'inherit'): Promise<number> {
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const child = spawn(runtime, ['--root', stateDir, 'run', '--bundle', bundle, id], { stdio: 'inherit' });
+  const child = spawn(runtime, ['--root', stateDir, 'run', '--bundle', bundle, id], { stdio });
   let signalled = false;
   let grace: NodeJS.Timeout | undefined;
   // passed on to runc, which hands it to the command; a command that ignores it (pid 1 ignores SIGINT

@@ -1,0 +1,458 @@
+/**
+ * `bud`: a Dockerfile walked over the builder API. Each stage is one working container made by `from`; RUN goes
+ * through `run`, COPY and ADD through `add`, the settings instructions through `config`, and with layers on
+ * (the default) every step is committed by `commit`, so its image can be found again in the build cache.
+ * Steps that only change settings are committed as empty layers: their file changes (a WORKDIR made) go
+ * into the next layer, as buildah does. A cache hit skips the step and moves the stage to the cached image;
+ * the container is made again only when a later step misses.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { add } from '../builder/add.js';
+import { config as editConfig, setConfigFields } from '../builder/config.js';
+import { mount, remove } from '../builder/containers.js';
+import { baseImage, from, type PullPolicy } from '../builder/from.js';
+import { digestSources } from '../builder/source-digest.js';
+import { loadRecord } from '../builder/records.js';
+import { commit } from '../commit/commit.js';
+import { DockerfileError, HodError, RunError } from '../errors.js';
+import { formatReference, normalizeLocal } from '../image/reference.js';
+import { hostPlatform, type ContainerConfig, type ImageFormat } from '../image/types.js';
+import type { PullOptions } from '../pull/pull.js';
+import { run } from '../run/run.js';
+import type { NetworkMode } from '../run/spec.js';
+import { tmpName } from '../store/atomic.js';
+import { safeJoin } from '../store/pathsafe.js';
+import type { Store } from '../store/store.js';
+import { BuildCache, cacheKey } from './cache.js';
+import { expandWord, type Lookup } from './lex.js';
+import { parseDockerfile, splitRawWords, type Instruction, type ParsedDockerfile } from './parse.js';
+import { runStep } from './run-step.js';
+import { DEFAULT_SHELL, settingsEdit } from './settings.js';
+import { argDeclarations, plan, platformArgs, PROXY_ARGS, type Platform, type Stage } from './stages.js';
+
+export interface BudOptions {
+  /** The Dockerfile's text and the name errors show for it. */
+  dockerfile: { content: string; name: string };
+  contextDir: string;
+  tags?: string[];
+  buildArgs?: Map<string, string>;
+  target?: string;
+  /** Commit and cache every step (default true). */
+  layers?: boolean;
+  noCache?: boolean;
+  pull?: PullPolicy;
+  pullOptions?: PullOptions;
+  format?: ImageFormat;
+  squash?: boolean;
+  timestamp?: number;
+  /** `k=v` labels and annotations for the final image. */
+  labels?: string[];
+  annotations?: string[];
+  isolation?: 'oci' | 'chroot';
+  network?: NetworkMode;
+  runtime?: string;
+  ignoreFile?: string;
+  /** Secret id -> host file, for RUN --mount=type=secret. */
+  secrets?: Map<string, string>;
+  /** Remove the working containers afterwards (default true), even when the build fails. */
+  rm?: boolean;
+  platform?: Platform;
+  /** Progress for people ("STEP 1/3: FROM ..."), one line at a time. */
+  log?: (line: string) => void;
+  warn?: (line: string) => void;
+}
+
+export interface BudResult {
+  id: string;
+  names: string[];
+}
+
+interface StageState {
+  stage: Stage;
+  /** The image the stage stands on; undefined for scratch before any commit. */
+  imageId?: string;
+  /** Settings as they are now, for expansion: the image's, plus the Docker-only ones an OCI image drops. */
+  config: ContainerConfig;
+  /** Shell, Healthcheck and OnBuild as this stage has them (an OCI image cannot carry them). */
+  dockerOnly: Pick<ContainerConfig, 'Shell' | 'Healthcheck' | 'OnBuild'>;
+  /** The working container, when it stands on imageId. */
+  ctr?: string;
+  args: Map<string, string | undefined>;
+  cmdSet: boolean;
+}
+
+const shortId = (id: string) => id.slice(0, 11);
+
+class Build {
+  readonly df: ParsedDockerfile;
+  readonly cache: BuildCache;
+  readonly log: (line: string) => void;
+  readonly warn: (line: string) => void;
+  readonly buildArgs: Map<string, string>;
+  readonly usedArgs = new Set<string>();
+  readonly stageImages = new Map<number, string>();
+  readonly containers = new Set<string>();
+  readonly scratchDirs: string[] = [];
+  globals = new Map<string, string | undefined>();
+  stages: Stage[] = [];
+
+  constructor(readonly store: Store, readonly opts: BudOptions) {
+    this.df = parseDockerfile(opts.dockerfile.content, opts.dockerfile.name);
+    this.cache = new BuildCache(store);
+    this.log = opts.log ?? (() => undefined);
+    this.warn = opts.warn ?? this.log;
+    this.buildArgs = opts.buildArgs ?? new Map();
+  }
+
+  get layers(): boolean {
+    return this.opts.layers !== false;
+  }
+
+  fail(ins: Instruction, message: string, cause?: unknown): DockerfileError {
+    return new DockerfileError(this.df.file, ins.line, message, { cause });
+  }
+
+  async build(): Promise<BudResult> {
+    const target = this.opts.platform ?? hostPlatform();
+    const p = plan(this.df, this.buildArgs, platformArgs(target, hostPlatform()), this.opts.target);
+    this.globals = p.globals;
+    this.stages = p.stages;
+    for (const [name] of this.globals) this.usedArgs.add(name);
+    let last: StageState | undefined;
+    try {
+      for (const i of p.needed) {
+        last = await this.buildStage(p.stages[i]!);
+        this.stageImages.set(i, last.imageId!);
+      }
+      const unused = [...this.buildArgs.keys()].filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k));
+      if (unused.length) this.warn(`[Warning] one or more build args were not consumed: [${unused.sort().join(' ')}]`);
+      return await this.finish(last!);
+    } finally {
+      this.cache.save();
+      if (this.opts.rm !== false) for (const id of this.containers) await remove(this.store, id).catch(() => undefined);
+      for (const d of this.scratchDirs) fs.rmSync(d, { recursive: true, force: true });
+    }
+  }
+
+  private prefix(stage: Stage): string {
+    return this.stages.length > 1 ? `[${stage.index + 1}/${this.stages.length}] ` : '';
+  }
+
+  private lookupFor(st: StageState): Lookup {
+    return (name) => {
+      const env = st.config.Env?.find((e) => e.startsWith(`${name}=`));
+      if (env !== undefined) return env.slice(name.length + 1);
+      return st.args.get(name);
+    };
+  }
+
+  private async buildStage(stage: Stage): Promise<StageState> {
+    const st = await this.startStage(stage);
+    const triggers = (st.config.OnBuild ?? []).flatMap((t) => parseDockerfile(t, this.df.file).instructions.map((i) => ({ ...i, line: stage.from.line, endLine: stage.from.line })));
+    const steps = [...triggers, ...stage.steps];
+    const total = steps.length + 1;
+    for (const [n, ins] of steps.entries()) {
+      this.log(`${this.prefix(stage)}STEP ${n + 2}/${total}: ${ins.text}`);
+      await this.step(st, ins);
+    }
+    if (!this.layers || st.imageId === undefined) await this.commitStage(st, stage.from);
+    return st;
+  }
+
+  private async startStage(stage: Stage): Promise<StageState> {
+    const ins = stage.from;
+    const total = stage.steps.length + 1;
+    this.log(`${this.prefix(stage)}STEP 1/${total}: ${ins.text}`);
+    const lookup: Lookup = (n) => this.globals.get(n);
+    const raw = splitRawWords(ins.args, this.df.escape)[0] ?? '';
+    const undefinedArgs = [...raw.matchAll(/\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))/g)].map((m) => m[1] ?? m[2]!).filter((n) => this.globals.get(n) === undefined);
+    const name = expandWord(raw, lookup, this.df.escape);
+    if (undefinedArgs.length) {
+      throw this.fail(ins, `FROM ${raw}: build argument ${undefinedArgs.map((a) => `"${a}"`).join(', ')} is not defined: declare it with ARG before the first FROM, with a default or a --build-arg value`);
+    }
+    if (name === '') throw this.fail(ins, 'FROM names no image');
+    const st: StageState = { stage, config: {}, dockerOnly: {}, args: new Map(), cmdSet: false };
+    const ref = [...this.stageImages.keys()].find((i) => i < stage.index && this.stages[i]!.name === name.toLowerCase());
+    let imageId: string | undefined;
+    if (ref !== undefined) imageId = this.stageImages.get(ref);
+    else if (name.toLowerCase() !== 'scratch') {
+      const platformFlag = ins.flags.find((f) => f.name === 'platform')?.value;
+      const platform = platformFlag ? expandWord(platformFlag, lookup, this.df.escape) : undefined;
+      try {
+        const img = await baseImage(this.store, name, {
+          pull: this.opts.pull,
+          pullOptions: { ...this.opts.pullOptions, platform: platform ? platformOf(platform) : this.opts.pullOptions?.platform },
+        });
+        imageId = img.id;
+      } catch (err) {
+        throw this.fail(ins, `FROM ${name}: ${(err as Error).message}`, err);
+      }
+    }
+    st.imageId = imageId;
+    if (imageId) {
+      const cfg = this.store.images.config(this.store.images.get(imageId)).config ?? {};
+      st.config = { ...cfg };
+      st.dockerOnly = { Shell: cfg.Shell, Healthcheck: cfg.Healthcheck };
+      // the base's ONBUILD triggers run now and are not passed on
+      delete st.config.OnBuild;
+      if (cfg.OnBuild?.length) st.config.OnBuild = cfg.OnBuild;
+    }
+    return st;
+  }
+
+  private stageNameMatches(index: number, name: string): boolean {
+    return this.stages[index]!.name === name.toLowerCase() || String(index) === name;
+  }
+
+  /** The working container at the stage's current image, made when first needed. */
+  private async container(st: StageState): Promise<string> {
+    if (st.ctr) return st.ctr;
+    const rec = await from(this.store, st.imageId ?? 'scratch', { format: this.opts.format, pull: 'never' });
+    this.containers.add(rec.id);
+    st.ctr = rec.id;
+    setConfigFields(this.store, rec.id, { ...st.dockerOnly, OnBuild: undefined });
+    return rec.id;
+  }
+
+  private async dropContainer(st: StageState): Promise<void> {
+    if (!st.ctr) return;
+    const id = st.ctr;
+    st.ctr = undefined;
+    this.containers.delete(id);
+    await remove(this.store, id).catch(() => undefined);
+  }
+
+  private settingsContext(st: StageState) {
+    return {
+      file: this.df.file, escape: this.df.escape, lookup: this.lookupFor(st), shell: st.dockerOnly.Shell ?? DEFAULT_SHELL,
+      cmdSet: st.cmdSet, workingDir: st.config.WorkingDir ?? '/',
+    };
+  }
+
+  /** Args in scope that RUN sees as environment variables (the image's ENV wins), and the proxy args. */
+  private runEnv(st: StageState): string[] {
+    const env: string[] = [];
+    for (const [k, v] of st.args) if (v !== undefined && !st.config.Env?.some((e) => e.startsWith(`${k}=`))) env.push(`${k}=${v}`);
+    for (const k of PROXY_ARGS) if (this.buildArgs.has(k) && !st.args.has(k)) env.push(`${k}=${this.buildArgs.get(k)}`);
+    return env;
+  }
+
+  private async step(st: StageState, ins: Instruction): Promise<void> {
+    if (ins.keyword === 'FROM') throw this.fail(ins, 'FROM inside a stage');
+    if (ins.keyword === 'ARG') return this.argStep(st, ins);
+    if (ins.keyword === 'RUN') return this.runInstruction(st, ins);
+    if (ins.keyword === 'COPY' || ins.keyword === 'ADD') return this.copyInstruction(st, ins);
+    const edit = settingsEdit(ins, this.settingsContext(st));
+    await this.cached(st, ins, [edit.resolved], async () => {
+      const ctr = await this.container(st);
+      if (edit.options) editConfig(this.store, ctr, edit.options, { literalEnv: true, warn: () => undefined });
+      if (edit.fields) setConfigFields(this.store, ctr, edit.fields);
+      return true;
+    });
+    if (edit.cmdSet) st.cmdSet = true;
+    if (edit.fields && 'Shell' in edit.fields) st.dockerOnly.Shell = edit.fields.Shell;
+    if (edit.fields && 'Healthcheck' in edit.fields) st.dockerOnly.Healthcheck = edit.fields.Healthcheck;
+  }
+
+  private async argStep(st: StageState, ins: Instruction): Promise<void> {
+    const lookup = this.lookupFor(st);
+    const parts: string[] = [];
+    for (const [name, def] of argDeclarations(ins, this.df.file, this.df.escape)) {
+      this.usedArgs.add(name);
+      const value = this.buildArgs.get(name) ?? (def !== undefined ? expandWord(def, lookup, this.df.escape) : this.globals.get(name));
+      st.args.set(name, value);
+      parts.push(value === undefined ? name : `${name}=${value}`);
+    }
+    await this.cached(st, ins, [`ARG ${parts.join(' ')}`], async () => {
+      await this.container(st);
+      return true;
+    });
+  }
+
+  private async runInstruction(st: StageState, ins: Instruction): Promise<void> {
+    const env = this.runEnv(st);
+    const step = await runStep(ins, {
+      file: this.df.file, escape: this.df.escape, lookup: this.lookupFor(st), shell: st.dockerOnly.Shell ?? DEFAULT_SHELL,
+      contextDir: this.opts.contextDir, cacheMountDir: path.join(this.store.paths.root, 'build-cache', 'mounts'),
+      secrets: this.opts.secrets ?? new Map(), rootfsOf: (ref) => this.rootfsOf(ref, st.stage.index), scratch: () => this.scratch(),
+    });
+    const argText = env.filter((e) => !PROXY_ARGS.includes(e.slice(0, e.indexOf('=')))).sort();
+    await this.cached(st, ins, [step.resolved, argText], async () => {
+      const ctr = await this.container(st);
+      const code = await run(this.store, ctr, step.argv, {
+        env, mounts: step.mounts, network: step.network ?? this.opts.network, isolation: this.opts.isolation,
+        runtime: this.opts.runtime, stdio: ['ignore', 2, 2],
+      });
+      if (code !== 0) {
+        throw new RunError(`${this.df.file}:${ins.line}: error building at STEP "${ins.text.split('\n')[0]}": exit status ${code}`, code);
+      }
+      return false;
+    }, argText.length ? `|${argText.length} ${argText.join(' ')} ` : '');
+  }
+
+  private async copyInstruction(st: StageState, ins: Instruction): Promise<void> {
+    const lookup = this.lookupFor(st);
+    const x = (w: string) => expandWord(w, lookup, this.df.escape);
+    const flag = (n: string) => {
+      const f = ins.flags.find((g) => g.name === n);
+      return f ? x(f.value ?? '') : undefined;
+    };
+    for (const f of ins.flags) {
+      if (!['from', 'chown', 'chmod', 'link', 'checksum', 'keep-git-dir', 'parents', 'exclude'].includes(f.name)) throw this.fail(ins, `${ins.keyword}: unknown flag --${f.name}`);
+      if ((f.name === 'parents' || f.name === 'exclude') && f.value !== 'false') throw this.fail(ins, `${ins.keyword} --${f.name} is not supported yet`);
+    }
+    if (ins.keyword === 'COPY' && ins.flags.some((f) => f.name === 'checksum')) throw this.fail(ins, 'COPY: --checksum is only for ADD');
+    const words = ins.json ?? splitRawWords(ins.args, this.df.escape);
+    if (words.length < 2) throw this.fail(ins, `${ins.keyword} requires at least two arguments: one or more sources and a destination`);
+    const heredocNames = new Map(ins.heredocs.map((h) => [h.name, h]));
+    const isHeredoc = (w: string) => /^<<-?["']?(\w+)["']?$/.exec(w)?.[1];
+    const sources = words.slice(0, -1).map((w) => (ins.json || !isHeredoc(w) ? x(w) : w));
+    const dest = x(words[words.length - 1]!);
+    const fromRef = flag('from');
+    let contextDir = this.opts.contextDir;
+    let ignoreFile = this.opts.ignoreFile;
+    let fromImage: string | undefined;
+    let contentKey: string;
+    let srcs = sources;
+    if (sources.some((s) => isHeredoc(s) && heredocNames.has(isHeredoc(s)!))) {
+      if (!sources.every((s) => isHeredoc(s))) throw this.fail(ins, `${ins.keyword}: here-documents cannot be mixed with other sources`);
+      contextDir = this.scratch();
+      ignoreFile = undefined;
+      srcs = sources.map((s) => {
+        const h = heredocNames.get(isHeredoc(s)!)!;
+        fs.writeFileSync(path.join(contextDir, h.name), h.expand ? x(h.content.replace(/(["'])/g, '\\$1')) : h.content, { mode: 0o644 });
+        return h.name;
+      });
+      contentKey = srcs.map((s) => fs.readFileSync(path.join(contextDir, s), 'utf8')).join('\0');
+    } else if (fromRef !== undefined) {
+      fromImage = await this.imageFor(fromRef, st.stage.index, ins);
+      contentKey = fromImage;
+    } else {
+      const local = srcs.filter((s) => !/^https?:\/\//i.test(s));
+      try {
+        contentKey = local.length ? await digestSources(contextDir, local, { ignoreFile, cache: this.cache.hashCache() }) : '';
+      } catch (err) {
+        throw this.fail(ins, `${ins.keyword}: ${(err as Error).message}`, err);
+      }
+    }
+    const resolved = `${ins.keyword} ${ins.flags.map((f) => `--${f.name}=${x(f.value ?? '')}`).join(' ')} ${JSON.stringify(srcs)} ${dest}`;
+    await this.cached(st, ins, [resolved, contentKey], async () => {
+      const ctr = await this.container(st);
+      await this.ensureWorkdir(ctr, st);
+      try {
+        await add(this.store, ctr, srcs, dest, {
+          chown: flag('chown'), chmod: flag('chmod'), from: fromImage, contextDir: fromImage ? undefined : contextDir,
+          ignoreFile: fromImage ? undefined : ignoreFile, extract: ins.keyword === 'ADD', quiet: true,
+        });
+      } catch (err) {
+        if (err instanceof HodError && !(err instanceof DockerfileError)) throw this.fail(ins, `${ins.keyword}: ${err.message}`, err);
+        throw err;
+      }
+      return false;
+    }, '', `${ins.keyword} ${srcs.join(' ')} ${dest}`);
+  }
+
+  /** A WORKDIR that no step has made yet exists before files are copied relative to it. */
+  private async ensureWorkdir(ctr: string, st: StageState): Promise<void> {
+    const wd = st.config.WorkingDir;
+    if (!wd || wd === '/') return;
+    const { path: rootfs } = await mount(this.store, ctr);
+    fs.mkdirSync(safeJoin(rootfs, wd, { followFinal: true }), { recursive: true, mode: 0o755 });
+  }
+
+  /** A stage (by name or index) or an image, for COPY --from and RUN --mount from=: an image id. */
+  private async imageFor(ref: string, before: number, ins: Instruction): Promise<string> {
+    for (const [i, id] of this.stageImages) if (i < before && this.stageNameMatches(i, ref)) return id;
+    try {
+      return (await baseImage(this.store, ref, { pull: this.opts.pull, pullOptions: this.opts.pullOptions })).id;
+    } catch (err) {
+      throw this.fail(ins, `--from=${ref}: no such stage, and no such image: ${(err as Error).message}`, err);
+    }
+  }
+
+  private async rootfsOf(ref: string, before: number): Promise<string> {
+    const id = await this.imageFor(ref, before, this.df.instructions[0]!);
+    const rec = await from(this.store, id, { pull: 'never' });
+    this.containers.add(rec.id);
+    return (await mount(this.store, rec.id)).path;
+  }
+
+  private scratch(): string {
+    const d = tmpName(this.store.paths.tmp, 'bud');
+    fs.mkdirSync(d, { recursive: true });
+    this.scratchDirs.push(d);
+    return d;
+  }
+
+  /**
+   * One step through the cache: a hit moves the stage to the cached image; a miss runs `work` (true when the
+   * step only changed settings) and, with layers, commits.
+   */
+  private async cached(st: StageState, ins: Instruction, keyParts: unknown[], work: () => Promise<boolean>, runPrefix = '', historyText?: string): Promise<void> {
+    const key = cacheKey([st.imageId ?? 'scratch', this.opts.format ?? 'oci', ...keyParts]);
+    if (this.layers && !this.opts.noCache) {
+      const hit = this.cache.lookup(key);
+      if (hit) {
+        this.log(`--> Using cache ${hit}`);
+        this.log(`--> ${shortId(hit)}`);
+        await this.dropContainer(st);
+        st.imageId = hit;
+        const cfg = this.store.images.config(this.store.images.get(hit)).config ?? {};
+        st.config = { ...cfg, ...st.dockerOnly };
+        return;
+      }
+    }
+    const settingsOnly = await work();
+    st.config = { ...loadRecord(this.store, st.ctr!).image.config };
+    if (!this.layers) return;
+    const text = historyText ?? ins.text;
+    const createdBy = settingsOnly ? `/bin/sh -c #(nop) ${text}` : ins.keyword === 'RUN' ? `${runPrefix}/bin/sh -c ${ins.args}` : `/bin/sh -c #(nop) ${text}`;
+    const res = await commit(this.store, st.ctr!, undefined, {
+      format: this.opts.format, emptyLayer: settingsOnly, createdBy, timestamp: this.opts.timestamp, warn: () => undefined,
+    });
+    st.imageId = res.id;
+    this.cache.record(key, res.id);
+    this.log(`--> ${shortId(res.id)}`);
+  }
+
+  /** Without layers, or for a stage with nothing but FROM: one commit of the stage's container. */
+  private async commitStage(st: StageState, ins: Instruction): Promise<void> {
+    const ctr = await this.container(st);
+    const res = await commit(this.store, ctr, undefined, { format: this.opts.format, createdBy: `/bin/sh -c #(nop) ${ins.text}`, timestamp: this.opts.timestamp, warn: () => undefined });
+    st.imageId = res.id;
+  }
+
+  /** The target's image, with the final touches (labels, annotations, squash) and the names. */
+  private async finish(st: StageState): Promise<BudResult> {
+    const names = (this.opts.tags ?? []).map((t) => formatReference(normalizeLocal(t)));
+    let id = st.imageId!;
+    const touches = (this.opts.labels?.length ?? 0) > 0 || (this.opts.annotations?.length ?? 0) > 0 || this.opts.squash;
+    if (touches) {
+      await this.dropContainer(st);
+      const ctr = await this.container(st);
+      editConfig(this.store, ctr, { label: this.opts.labels, annotation: this.opts.annotations }, { warn: this.warn });
+      const res = await commit(this.store, ctr, undefined, {
+        format: this.opts.format, squash: this.opts.squash, emptyLayer: !this.opts.squash, timestamp: this.opts.timestamp,
+        createdBy: '/bin/sh -c #(nop) LABEL and ANNOTATION from the command line', warn: this.warn,
+      });
+      id = res.id;
+    }
+    for (const n of names) this.log(`COMMIT ${n}`);
+    if (names.length) this.store.images.add(this.store.images.get(id).manifestDescriptor, names);
+    this.log(`--> ${shortId(id)}`);
+    for (const n of names) this.log(`Successfully tagged ${n}`);
+    return { id, names };
+  }
+}
+
+function platformOf(s: string): Platform {
+  const [os, architecture, variant] = s.split('/');
+  if (!os || !architecture) throw new HodError('EUSAGE', `platform "${s}" is not os/arch[/variant]`);
+  return { os, architecture, variant };
+}
+
+/** Build the Dockerfile in `opts`; returns the final image's id and names. */
+export async function bud(store: Store, opts: BudOptions): Promise<BudResult> {
+  return new Build(store, opts).build();
+}
