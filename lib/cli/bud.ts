@@ -33,11 +33,12 @@ export const spec: VerbSpec = {
     network: { type: 'string', arg: 'private|none|host', desc: 'network for RUN steps' },
     runtime: { type: 'string', arg: 'path', desc: 'the OCI runtime program (default runc)' },
     ignorefile: { type: 'string', arg: 'file', desc: 'the ignore file (default CONTEXT/.containerignore, else .dockerignore)' },
+    'build-context': { type: 'list', arg: 'name=dir|docker-image://ref', desc: 'what COPY --from=name reads: a directory or an image' },
     secret: { type: 'list', arg: 'id=ID,src=FILE', desc: 'a secret for RUN --mount=type=secret (never stored in the image)' },
     rm: { type: 'boolean', desc: 'remove the working containers afterwards (default true)' },
     'force-rm': { type: 'boolean', desc: 'accepted for buildah compatibility: containers are always removed unless --rm=false' },
     platform: { type: 'string', arg: 'os/arch[/variant]', desc: 'the platform to build for (base images picked from lists)' },
-    jobs: { type: 'string', arg: 'n', desc: 'accepted for buildah compatibility (stages build one at a time)' },
+    jobs: { type: 'string', arg: 'n', desc: 'build up to n independent stages at once (default 1)' },
     ...REGISTRY_FLAGS,
     quiet: { type: 'boolean', alias: 'q', desc: 'no step output, only the id' },
   },
@@ -83,6 +84,20 @@ function secrets(ctx: Context): Map<string, string> {
   return out;
 }
 
+function buildContexts(ctx: Context): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const s of list(ctx.flags, 'build-context')) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--build-context "${s}": give name=dir or name=docker-image://ref`);
+    const value = s.slice(eq + 1);
+    if (!value.startsWith('docker-image://') && !fs.statSync(value, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new UsageError(`--build-context "${s}": ${value} is not a directory (or docker-image://ref)`);
+    }
+    out.set(s.slice(0, eq), value);
+  }
+  return out;
+}
+
 export async function run(ctx: Context): Promise<void> {
   if (ctx.args.length > 1) throw new UsageError(`give one context, not ${ctx.args.length}`);
   const format = str(ctx.flags, 'format') ?? process.env.BUILDAH_FORMAT;
@@ -120,6 +135,8 @@ export async function run(ctx: Context): Promise<void> {
       runtime: str(ctx.flags, 'runtime'),
       ignoreFile: str(ctx.flags, 'ignorefile'),
       secrets: secrets(ctx),
+      buildContexts: buildContexts(ctx),
+      jobs: int(ctx.flags, 'jobs'),
       rm: ctx.flags.rm === undefined ? undefined : bool(ctx.flags, 'rm'),
       platform: platform ? (({ os, architecture, variant }) => ({ os: os ?? 'linux', architecture: architecture ?? 'amd64', variant }))(parsePlatform(platform)) : undefined,
       log: quiet ? undefined : (line) => ctx.err(line),

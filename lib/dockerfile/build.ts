@@ -53,11 +53,15 @@ export interface BudOptions {
   network?: NetworkMode;
   runtime?: string;
   ignoreFile?: string;
+  /** `--build-context name=dir|docker-image://ref`: what COPY --from=name reads. */
+  buildContexts?: Map<string, string>;
   /** Secret id -> host file, for RUN --mount=type=secret. */
   secrets?: Map<string, string>;
   /** Remove the working containers afterwards (default true), even when the build fails. */
   rm?: boolean;
   platform?: Platform;
+  /** Stages that do not depend on each other build at the same time, this many at once (default 1). */
+  jobs?: number;
   /** Progress for people ("STEP 1/3: FROM ..."), one line at a time. */
   log?: (line: string) => void;
   warn?: (line: string) => void;
@@ -121,10 +125,11 @@ class Build {
     for (const [name] of this.globals) this.usedArgs.add(name);
     let last: StageState | undefined;
     try {
-      for (const i of p.needed) {
-        last = await this.buildStage(p.stages[i]!);
-        this.stageImages.set(i, last.imageId!);
-      }
+      await this.buildStages(p.needed, p.deps, async (i) => {
+        const st = await this.buildStage(p.stages[i]!);
+        this.stageImages.set(i, st.imageId!);
+        if (i === p.needed[p.needed.length - 1]) last = st;
+      });
       const unused = [...this.buildArgs.keys()].filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k));
       if (unused.length) this.warn(`[Warning] one or more build args were not consumed: [${unused.sort().join(' ')}]`);
       return await this.finish(last!);
@@ -133,6 +138,35 @@ class Build {
       if (this.opts.rm !== false) for (const id of this.containers) await remove(this.store, id).catch(() => undefined);
       for (const d of this.scratchDirs) fs.rmSync(d, { recursive: true, force: true });
     }
+  }
+
+  /** Each stage once the stages it uses are built, up to `jobs` at a time; the first failure stops the rest. */
+  private async buildStages(needed: number[], deps: Map<number, number[]>, buildOne: (i: number) => Promise<void>): Promise<void> {
+    const jobs = Math.max(1, this.opts.jobs ?? 1);
+    const done = new Set<number>();
+    const started = new Set<number>();
+    let failure: unknown;
+    await new Promise<void>((resolve) => {
+      let running = 0;
+      const pump = () => {
+        if (failure !== undefined || done.size === needed.length) {
+          if (running === 0) resolve();
+          return;
+        }
+        for (const i of needed) {
+          if (running >= jobs) break;
+          if (started.has(i) || !deps.get(i)!.every((d) => done.has(d))) continue;
+          started.add(i);
+          running++;
+          buildOne(i).then(() => done.add(i), (err) => (failure ??= err)).finally(() => {
+            running--;
+            pump();
+          });
+        }
+      };
+      pump();
+    });
+    if (failure !== undefined) throw failure;
   }
 
   private prefix(stage: Stage): string {
@@ -309,9 +343,18 @@ class Build {
     const isHeredoc = (w: string) => /^<<-?["']?(\w+)["']?$/.exec(w)?.[1];
     const sources = words.slice(0, -1).map((w) => (ins.json || !isHeredoc(w) ? x(w) : w));
     const dest = x(words[words.length - 1]!);
-    const fromRef = flag('from');
-    let contextDir = this.opts.contextDir;
-    let ignoreFile = this.opts.ignoreFile;
+    let fromRef = flag('from');
+    const named = fromRef !== undefined ? this.opts.buildContexts?.get(fromRef) : undefined;
+    if (named !== undefined) fromRef = named.startsWith('docker-image://') ? named.slice('docker-image://'.length) : undefined;
+    const checksum = flag('checksum');
+    if (checksum !== undefined) {
+      if (!/^sha256:[0-9a-f]{64}$/.test(checksum)) throw this.fail(ins, `ADD --checksum=${checksum}: expected sha256:<64 hex digits>`);
+      if (sources.length !== 1 || !/^https?:\/\//i.test(sources[0]!)) throw this.fail(ins, 'ADD --checksum needs exactly one http(s) source');
+    }
+    // a named build context that is a directory stands in for the main context, without its ignore file
+    const ownDir = named !== undefined && fromRef === undefined;
+    let contextDir = ownDir ? named : this.opts.contextDir;
+    let ignoreFile = ownDir ? undefined : this.opts.ignoreFile;
     let fromImage: string | undefined;
     let contentKey: string;
     let srcs = sources;
@@ -341,10 +384,13 @@ class Build {
       const ctr = await this.container(st);
       await this.ensureWorkdir(ctr, st);
       try {
-        await add(this.store, ctr, srcs, dest, {
+        const res = await add(this.store, ctr, srcs, dest, {
           chown: flag('chown'), chmod: flag('chmod'), from: fromImage, contextDir: fromImage ? undefined : contextDir,
-          ignoreFile: fromImage ? undefined : ignoreFile, extract: ins.keyword === 'ADD', quiet: true,
+          ignoreFile: fromImage ? undefined : ignoreFile, extract: ins.keyword === 'ADD', quiet: checksum === undefined,
         });
+        if (checksum !== undefined && `sha256:${res.digest}` !== checksum) {
+          throw this.fail(ins, `ADD: the download has the digest sha256:${res.digest}, not the --checksum ${checksum}`);
+        }
       } catch (err) {
         if (err instanceof HodError && !(err instanceof DockerfileError)) throw this.fail(ins, `${ins.keyword}: ${err.message}`, err);
         throw err;

@@ -58,10 +58,18 @@ export async function openContext(store: Store, spec: string, stdin: Readable = 
   if (/^https?:\/\//i.test(spec)) {
     const s = scratch(store);
     try {
-      const { request } = await import('undici');
-      const res = await request(spec, { maxRedirections: 5 } as Parameters<typeof request>[1]);
-      if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
-      await unpackTo(res.body, s.dir);
+      const { EnvHttpProxyAgent, interceptors, request } = await import('undici');
+      const agent = new EnvHttpProxyAgent();
+      try {
+        const res = await request(spec, { dispatcher: agent.compose(interceptors.redirect({ maxRedirections: 10 })) });
+        if (res.statusCode !== 200) {
+          await res.body.dump();
+          throw new Error(`HTTP ${res.statusCode}`);
+        }
+        await unpackTo(res.body, s.dir);
+      } finally {
+        await agent.close();
+      }
     } catch (err) {
       s.cleanup();
       throw new HodError('ECONTEXT', `fetching the build context ${spec}: ${(err as Error).message}`, { cause: err });

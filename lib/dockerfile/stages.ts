@@ -23,6 +23,8 @@ export interface Plan {
   globals: Map<string, string | undefined>;
   /** Indexes of the stages to build, in order; the last one is the target. */
   needed: number[];
+  /** For each needed stage, the stages it uses. */
+  deps: Map<number, number[]>;
 }
 
 export const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((n) => [n, n.toLowerCase()]);
@@ -85,14 +87,15 @@ export function plan(df: ParsedDockerfile, buildArgs: Map<string, string>, prede
     if (!t) throw new DockerfileError(file, 1, `the target stage "${target}" is not defined (stages: ${stages.map((s) => s.name ?? s.index).join(', ')})`);
     last = t.index;
   }
-  const needed = new Set<number>();
+  const deps = new Map<number, number[]>();
   const visit = (i: number) => {
-    if (needed.has(i)) return;
-    needed.add(i);
-    for (const dep of stageDependencies(stages[i]!, stages, globals, escape)) visit(dep);
+    if (deps.has(i)) return;
+    const d = stageDependencies(stages[i]!, stages, globals, escape);
+    deps.set(i, d);
+    for (const dep of d) visit(dep);
   };
   visit(last);
-  return { stages, globals, needed: [...needed].filter((i) => i <= last).sort((a, b) => a - b) };
+  return { stages, globals, needed: [...deps.keys()].sort((a, b) => a - b), deps };
 }
 
 /** Earlier stages a stage uses: as its base, by COPY --from, by RUN --mount from=. */
