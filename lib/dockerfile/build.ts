@@ -314,10 +314,16 @@ class Build {
     const argText = env.filter((e) => !PROXY_ARGS.includes(e.slice(0, e.indexOf('=')))).sort();
     await this.cached(st, ins, [step.resolved, argText], async () => {
       const ctr = await this.container(st);
-      const code = await run(this.store, ctr, step.argv, {
-        env, mounts: step.mounts, network: step.network ?? this.opts.network, isolation: this.opts.isolation,
-        runtime: this.opts.runtime, stdio: ['ignore', 2, 2],
-      });
+      let code: number;
+      try {
+        code = await run(this.store, ctr, step.argv, {
+          env, mounts: step.mounts, network: step.network ?? this.opts.network, isolation: this.opts.isolation,
+          runtime: this.opts.runtime, stdio: ['ignore', 2, 2],
+        });
+      } catch (err) {
+        if (err instanceof HodError && !(err instanceof DockerfileError)) throw this.fail(ins, `RUN: ${err.message}`, err);
+        throw err;
+      }
       if (code !== 0) {
         throw new RunError(`${this.df.file}:${ins.line}: error building at STEP "${ins.text.split('\n')[0]}": exit status ${code}`, code);
       }

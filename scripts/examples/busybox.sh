@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The core flow: a busybox image from the host's static busybox, a second layer on top of it, and a look
-# at the result. No network needed. Uses $HOD (default: this checkout's bin/hod) and $HOD_ROOT if set.
+# The core flow: a busybox image from the host's static busybox, a second layer on top of it, a look at
+# the result, and a Containerfile built on it with `hod bud`. No network needed. Uses $HOD (default: this checkout's bin/hod) and $HOD_ROOT if set.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 hod() { "${HOD:-$here/../../bin/hod}" "$@"; }
@@ -38,3 +38,10 @@ hod rmi busybox:1
 c3=$(hod from busybox:latest)
 hod run "$c3" -- /bin/busybox sh -c 'b=/bin/busybox; $b cat README.md /opt/etc/app.conf; $b ls /bin; test ! -e /bin/sh && echo "/bin/sh is gone"; echo "pid $$ in $($b pwd) on $($b hostname)"'
 hod rm "$c3" "$ctr" >/dev/null
+
+# the same primitives driven by a Containerfile: a two-stage build on busybox:latest, then its CMD run
+app=$(hod bud --build-arg GREETING=hi -t greeter:1 "$here/app")
+echo "greeter:1 is $app" >&2
+c4=$(hod from greeter:1)
+hod run "$c4" -- /usr/local/bin/greet
+hod rm "$c4" >/dev/null

@@ -1,0 +1,2 @@
+#!/bin/busybox sh
+echo "$GREETING from $(/bin/busybox hostname) (@BUILT@)"
