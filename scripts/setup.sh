@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # System packages: the mount and archive tools hod calls, and the independent readers and oracle the tests
 # use (umoci, skopeo, buildah, the distribution registry with htpasswd from apache2-utils, openssl for test
 # certificates), busybox-static for the example images, attr for xattrs,
-# runc and containers-common (its seccomp profile) for `hod run`.
-PKGS=(mount util-linux attr xz-utils bzip2 zstd busybox-static umoci skopeo buildah runc golang-github-containers-common uidmap fuse-overlayfs docker-registry apache2-utils openssl)
+# runc and containers-common (its seccomp profile) for `hod run`, the CNI plugins and iptables for its
+# private network.
+PKGS=(mount util-linux attr xz-utils bzip2 zstd busybox-static umoci skopeo buildah runc golang-github-containers-common uidmap fuse-overlayfs containernetworking-plugins iptables iproute2 docker-registry apache2-utils openssl)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -12,7 +12,7 @@ export const spec: VerbSpec = {
     workingdir: { type: 'string', arg: 'dir', desc: 'working directory (default the image\'s, else /); created when missing' },
     env: { type: 'list', alias: 'e', arg: 'K=V', desc: 'set an environment variable (K alone: take it from hod\'s environment)' },
     tty: { type: 'boolean', alias: 't', desc: 'give the command a terminal' },
-    network: { type: 'string', alias: 'net', arg: 'private|none|host', desc: 'network namespace (default private; private and none give only lo, up, for now)' },
+    network: { type: 'string', alias: 'net', arg: 'private|none|host', desc: 'private (default): own namespace with an address on the hod0 bridge and outbound access (CNI); none: only lo; host: the host\'s' },
     volume: { type: 'list', alias: 'v', arg: 'src:dest[:ro]', desc: 'bind-mount a host path' },
     mount: { type: 'list', arg: 'type=bind|tmpfs,...', desc: 'attach a mount (type=tmpfs,destination=/scratch)' },
     hostname: { type: 'string', arg: 'name', desc: 'the container\'s hostname (default its short id)' },

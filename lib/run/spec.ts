@@ -24,6 +24,8 @@ export interface SpecInput {
   hostname: string;
   terminal: boolean;
   network: NetworkMode;
+  /** For private networking: the prepared network namespace to join (network.ts). */
+  netns?: string;
   /** Extra mounts (-v, --mount, the generated /etc files), after the standard ones. */
   mounts: Mount[];
   capAdd?: string[];
@@ -66,8 +68,8 @@ export function loopbackUpHook(): { path: string; args: string[] } {
 
 export function runtimeSpec(input: SpecInput): Record<string, unknown> {
   const caps = capabilities(input.capAdd, input.capDrop);
-  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  if (input.network !== 'host') namespaces.push({ type: 'network' });
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (input.network !== 'host') namespaces.push(input.netns ? { type: 'network', path: input.netns } : { type: 'network' });
   return {
     ociVersion: '1.0.2',
     process: {

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { expect } from 'chai';
-import { HOD, hod, hodOk, makeBusybox, tempRoot } from '../helpers.js';
+import { HOD, hod, hodAsync, hodOk, makeBusybox, tempRoot } from '../helpers.js';
 
 /** `hod run` through runc, on a busybox image made from the host's static busybox. */
 describe('run (runc)', function () {
@@ -66,6 +67,26 @@ describe('run (runc)', function () {
     expect(bb('busybox cat /sys/class/net/lo/operstate /sys/class/net/lo/flags', '--network', 'none').stdout.split('\n')[1]).to.match(/^0x\d*9$/);
     const host = fs.readdirSync('/sys/class/net').sort();
     expect(bb('busybox ls /sys/class/net', '--network', 'host').stdout.split(/\s+/).sort()).to.deep.equal(host);
+  });
+
+  it('gives --network private (the default) its own address on the hod0 bridge with a route out, and tears it down', async function () {
+    const server = http.createServer((_req, res) => res.end('reached the host'));
+    await new Promise<void>((r) => server.listen(0, '0.0.0.0', r));
+    const port = (server.address() as { port: number }).port;
+    const hostIp = execFileSync('ip', ['-4', 'route', 'get', '1.1.1.1'], { encoding: 'utf8' }).match(/ src ([\d.]+)/)?.[1] ?? '10.89.0.1';
+    const netnsBefore = fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : [];
+    try {
+      const r = await hodAsync(t.root, ['run', ctr, '--', 'sh', '-c', `busybox ip -4 -o addr show eth0; busybox ip route; busybox wget -q -O - http://${hostIp}:${port}/`]);
+      expect(r.status, r.stderr).to.equal(0);
+      const [addr, ...rest] = r.stdout.split('\n');
+      expect(addr).to.match(/eth0\s+inet 10\.89\.0\.\d+\/24/);
+      expect(rest.join('\n')).to.include('default via 10.89.0.1').and.include('reached the host');
+    } finally {
+      server.close();
+    }
+    expect(fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []).to.deep.equal(netnsBefore);
+    // the address went back to the pool: host-local keeps one file per address in use
+    expect(fs.readdirSync('/run/hod-cni/ipam/hod').filter((f) => /^\d/.test(f))).to.deep.equal([]);
   });
 
   it('applies the default seccomp profile, and none with --security-opt seccomp=unconfined', function () {

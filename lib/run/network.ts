@@ -1,0 +1,117 @@
+/**
+ * `--network private`: the command's own network namespace with outbound access, made with the CNI plugins
+ * Debian ships (containernetworking-plugins) as buildah does: a named namespace (`ip netns add`), then the
+ * bridge plugin with host-local addresses puts a veth pair between it and the `hod0` bridge, with a default
+ * route through the bridge and masquerading for what leaves the host. Everything is torn down after the
+ * command: the plugins' DEL, then the namespace.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { SystemError } from '../errors.js';
+
+export const CNI_PATHS = ['/usr/lib/cni', '/opt/cni/bin', '/usr/libexec/cni'];
+export const SUBNET = '10.89.0.0/24';
+const STATE = '/run/hod-cni';
+
+export interface PrivateNetwork {
+  /** The namespace the runtime joins. */
+  netns: string;
+  /** The address the command has, e.g. 10.89.0.5. */
+  address: string;
+  gateway: string;
+  teardown: () => Promise<void>;
+}
+
+function cniConfig(): string {
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'hod',
+    type: 'bridge',
+    bridge: 'hod0',
+    isGateway: true,
+    ipMasq: true,
+    hairpinMode: true,
+    ipam: {
+      type: 'host-local',
+      ranges: [[{ subnet: SUBNET, gateway: '10.89.0.1' }]],
+      routes: [{ dst: '0.0.0.0/0' }],
+      dataDir: `${STATE}/ipam`,
+    },
+  });
+}
+
+function pluginDir(): string {
+  const dir = CNI_PATHS.find((d) => fs.existsSync(`${d}/bridge`) && fs.existsSync(`${d}/host-local`));
+  if (!dir) {
+    throw new SystemError('--network private needs the CNI bridge and host-local plugins (Debian package containernetworking-plugins); install them, or use --network none or host');
+  }
+  return dir;
+}
+
+/** One CNI plugin call: the config on stdin, the command in the environment, the result as JSON on stdout. */
+function callPlugin(dir: string, command: 'ADD' | 'DEL', id: string, netns: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(`${dir}/bridge`, [], {
+      env: { CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: dir, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code === 0) return resolve(out);
+      let msg = err.trim() || out.trim();
+      try {
+        const j = JSON.parse(out) as { msg?: string; details?: string };
+        msg = [j.msg, j.details].filter(Boolean).join(': ');
+      } catch {
+        // not a CNI error object
+      }
+      reject(new SystemError(`CNI bridge plugin ${command} failed: ${msg}`));
+    });
+    child.stdin.end(cniConfig());
+  });
+}
+
+export async function setupPrivateNetwork(): Promise<PrivateNetwork> {
+  const dir = pluginDir();
+  const id = `hod-${crypto.randomBytes(6).toString('hex')}`;
+  fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
+  try {
+    execFileSync('ip', ['netns', 'add', id], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    throw new SystemError(`cannot make a network namespace (ip netns add): ${(err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message}`);
+  }
+  const netns = `/run/netns/${id}`;
+  const removeNs = () => {
+    try {
+      execFileSync('ip', ['netns', 'del', id], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  };
+  let result: { ips?: { address: string; gateway?: string }[] };
+  try {
+    result = JSON.parse(await callPlugin(dir, 'ADD', id, netns));
+  } catch (err) {
+    await callPlugin(dir, 'DEL', id, netns).catch(() => undefined);
+    removeNs();
+    throw err;
+  }
+  const ip = result.ips?.[0];
+  return {
+    netns,
+    address: ip?.address.split('/')[0] ?? '',
+    gateway: ip?.gateway ?? '',
+    teardown: async () => {
+      try {
+        await callPlugin(dir, 'DEL', id, netns);
+      } finally {
+        removeNs();
+      }
+    },
+  };
+}
