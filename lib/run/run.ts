@@ -29,7 +29,7 @@ function seccompProfile(file: string | undefined): ((caps: string[]) => Record<s
 }
 import { runRuntime } from './runtime.js';
 import { runChroot } from './chroot.js';
-import { setupPrivateNetwork, type PrivateNetwork } from './network.js';
+import { newNetnsId, setupPrivateNetwork, type PrivateNetwork } from './network.js';
 
 export interface RunOptions {
   user?: string;
@@ -188,6 +188,10 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
   const targets = ['/proc', '/dev', '/sys', cwd, ...mounts.map((m) => m.destination)];
   const created = [...new Set(targets.map((t) => firstMissing(rootfs, t)).filter((t): t is string => !!t))];
   let net: PrivateNetwork | undefined;
+  // the network's plugins run while the spec is made
+  const netns = isolation === 'oci' && network === 'private' ? newNetnsId() : undefined;
+  const netting = netns ? setupPrivateNetwork(netns.id) : undefined;
+  netting?.catch(() => undefined);
   try {
     fs.mkdirSync(safeJoin(rootfs, cwd, { followFinal: true }), { recursive: true });
     if (isolation === 'chroot') {
@@ -195,17 +199,18 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
       for (const m of [{ destination: '/proc' }, { destination: '/dev' }, { destination: '/sys' }, ...mounts]) makeTarget(rootfs, m);
       return await runChroot({ rootfs, args: argv, env, cwd, user, hostname, network, mounts }, opts.stdio);
     }
-    if (network === 'private') {
-      net = await setupPrivateNetwork();
-      fs.appendFileSync(path.join(bundle, 'hosts'), `${net.address}\t${hostname}\n`);
-    }
     const spec = runtimeSpec({
-      args: argv, env, cwd, user, rootfs, hostname, terminal: !!opts.tty, network, netns: net?.netns, mounts,
+      args: argv, env, cwd, user, rootfs, hostname, terminal: !!opts.tty, network, netns: netns?.netns, mounts,
       capAdd: opts.capAdd, capDrop: opts.capDrop, seccomp,
     });
     fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
+    if (netting) {
+      net = await netting;
+      fs.appendFileSync(path.join(bundle, 'hosts'), `${net.address}\t${hostname}\n`);
+    }
     return await runRuntime(opts.runtime ?? 'runc', bundle, `hod-${rec.id.slice(0, 12)}-${path.basename(bundle).slice(-8)}`, stateDir(), opts.stdio);
   } finally {
+    if (!net && netting) net = await netting.catch(() => undefined);
     await net?.teardown().catch(() => undefined);
     // the working directory stays when the command asked for it (a WORKDIR must exist afterwards)
     for (const rel of created) if (rel !== cwd && !cwd.startsWith(`${rel}/`)) removeCreated(rootfs, rel);
