@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 # use (umoci, skopeo, buildah, the distribution registry with htpasswd from apache2-utils, openssl for test
 # certificates), busybox-static for the example images, attr for xattrs,
 # runc and containers-common (its seccomp profile) for `hod run`, the CNI plugins and iptables for its
-# private network.
-PKGS=(mount util-linux attr xz-utils bzip2 zstd busybox-static umoci skopeo buildah runc golang-github-containers-common uidmap fuse-overlayfs containernetworking-plugins iptables iproute2 docker-registry apache2-utils openssl)
+# private network (slirp4netns when rootless).
+PKGS=(mount util-linux attr xz-utils bzip2 zstd busybox-static umoci skopeo buildah runc golang-github-containers-common uidmap fuse-overlayfs containernetworking-plugins iptables iproute2 slirp4netns docker-registry apache2-utils openssl)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -18,6 +18,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# Rootless runs reach the network through slirp4netns, which opens /dev/net/tun: stock Debian makes it 0666
+# (udev), some VMs and containers leave it 0600.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" = 600 ]; then chmod 0666 /dev/net/tun; fi
 # The distribution registry package starts a service on install; tests start their own on loopback.
 systemctl disable --now docker-registry >/dev/null 2>&1 || true
 

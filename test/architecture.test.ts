@@ -38,5 +38,7 @@ describe('architecture', function () {
     const valued = Object.entries(GLOBAL_FLAGS).filter(([, f]) => f.type !== 'boolean').map(([n]) => `'--${n}'`);
     const bin = fs.readFileSync(path.join(REPO, 'bin', 'hod'), 'utf8');
     expect(/VALUE_FLAGS = \[(.*)\];/.exec(bin)?.[1].split(', ')).to.have.members(valued);
+    const { NEEDS_USERNS } = await import('../lib/cli/verbs.js');
+    expect(/NEEDS_USERNS = \[(.*)\];/.exec(bin)?.[1].split(', ')).to.deep.equal(NEEDS_USERNS.map((v) => `'${v}'`));
   });
 });

@@ -18,6 +18,7 @@ const LOADERS: Record<Verb, () => Promise<VerbModule>> = {
   add: () => import('./add.js'),
   commit: () => import('./commit.js'),
   bud: () => import('./bud.js'),
+  unshare: () => import('./unshare.js'),
   images: () => import('./images.js'),
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),

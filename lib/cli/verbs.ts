@@ -24,10 +24,14 @@ export const VERBS = {
   inspect: 'Show the configuration of a container or image',
   tag: 'Add names to an image',
   rmi: 'Remove images',
+  unshare: 'Run a command in a user namespace where you are root (rootless builds)',
   info: 'Show store paths, driver and runtime',
   version: 'Show hod\'s version',
 } as const;
 
 export type Verb = keyof typeof VERBS;
+
+/** Verbs that a non-root user runs inside `hod unshare`'s user namespace, entered by themselves. */
+export const NEEDS_USERNS: readonly string[] = ['from', 'umount', 'unmount', 'run', 'commit', 'bud', 'build', 'copy', 'add', 'rm', 'rmi', 'pull'];
 
 export const ALIASES: Record<string, Verb> = { ps: 'containers', list: 'containers', ls: 'containers', unmount: 'umount', 'list-images': 'images', build: 'bud' };

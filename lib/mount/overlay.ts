@@ -7,6 +7,7 @@ import { hexOf } from '../store/paths.js';
 import { discardTree } from '../store/discard.js';
 import type { MountDriver } from './driver.js';
 import { isMountPoint } from './mountinfo.js';
+import { inUserNamespace } from '../store/userns.js';
 
 /** node:child_process on first use: `hod mount` listing mounts should not pay its 2 ms load. */
 function execFileSync(...args: Parameters<typeof import('node:child_process').execFileSync>): void {
@@ -35,7 +36,9 @@ export const overlayDriver: MountDriver = {
     if (isMountPoint(merged)) return merged;
     // Lower dirs are named relative to layers/ (mount runs there) to stay under the one-page mount data limit.
     const lowers = rec.layers.length ? [...rec.layers].reverse().map((d) => hexOf(d)) : [path.relative(store.paths.layers, store.paths.emptyLayer)];
-    const opts = `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work},redirect_dir=off,metacopy=off,index=off`;
+    // in a user namespace the kernel refuses redirect_dir (it needs trusted.* attributes) and wants userxattr
+    const own = inUserNamespace() ? 'userxattr' : 'redirect_dir=off';
+    const opts = `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work},${own},metacopy=off,index=off`;
     try {
       execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', opts, merged], { cwd: store.paths.layers, stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {

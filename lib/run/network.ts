@@ -5,11 +5,17 @@
  * route through the bridge. What leaves the subnet is masqueraded by one rule for the whole subnet, added once
  * per boot, rather than by the plugin's per-container chains (which cost 60 ms of iptables calls a run).
  * Everything per-run is torn down after the command: the plugin's DEL, then the namespace.
+ *
+ * Rootless (in `hod unshare`'s user namespace) there is no bridge to make: the namespace is one this process
+ * may make (bound on a file in its own mount namespace) and slirp4netns gives it a tap device with
+ * outbound access in user space (10.0.2.100, gateway 10.0.2.2), as buildah does rootless.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { SystemError } from '../errors.js';
+import { inUserNamespace } from '../store/userns.js';
 
 export const CNI_PATHS = ['/usr/lib/cni', '/opt/cni/bin', '/usr/libexec/cni'];
 export const SUBNET = '10.89.0.0/24';
@@ -94,13 +100,17 @@ function ensureMasquerade(): void {
   fs.writeFileSync(marker, '');
 }
 
-/** A name for a new namespace, and where it will be: the runtime spec can name it before it is ready. */
-export function newNetnsId(): { id: string; netns: string } {
+/**
+ * A name for a new namespace, and where it will be, so the runtime spec can name it before it is ready:
+ * /run/netns for root, else a file in `dir` (the run's bundle, the user's own).
+ */
+export function newNetnsId(dir: string): { id: string; netns: string } {
   const id = `hod-${crypto.randomBytes(6).toString('hex')}`;
-  return { id, netns: `/run/netns/${id}` };
+  return { id, netns: inUserNamespace() ? path.join(dir, 'netns') : `/run/netns/${id}` };
 }
 
-export async function setupPrivateNetwork(id: string): Promise<PrivateNetwork> {
+export async function setupPrivateNetwork(id: string, netnsPath: string): Promise<PrivateNetwork> {
+  if (inUserNamespace()) return setupSlirp(netnsPath);
   const dir = pluginDir();
   fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
   ensureMasquerade();
@@ -136,6 +146,57 @@ export async function setupPrivateNetwork(id: string): Promise<PrivateNetwork> {
       } finally {
         removeNs();
       }
+    },
+  };
+}
+
+/** Rootless: a namespace bound on a file, and slirp4netns serving it until teardown. */
+async function setupSlirp(netns: string): Promise<PrivateNetwork> {
+  fs.mkdirSync(path.dirname(netns), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(netns, '');
+  const drop = () => {
+    try {
+      execFileSync('umount', [netns], { stdio: 'ignore' });
+    } catch {
+      // not bound
+    }
+    fs.rmSync(netns, { force: true });
+  };
+  try {
+    execFileSync('unshare', [`--net=${netns}`, 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    drop();
+    throw new SystemError(`cannot make a network namespace: ${(err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message}`);
+  }
+  const slirp = spawn('slirp4netns', ['--configure', '--mtu=65520', '--disable-host-loopback', '--netns-type=path', '--ready-fd=3', netns, 'tap0'], {
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  slirp.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      slirp.once('error', (e) => reject(new SystemError(`--network private needs slirp4netns when rootless (Debian package slirp4netns): ${e.message}; or use --network none or host`)));
+      slirp.once('exit', (code) => {
+        const tun = /\/dev\/net\/tun.*Permission denied/.test(err) ? ' (/dev/net/tun must be usable by you: mode 0666, as Debian sets it)' : '';
+        reject(new SystemError(`slirp4netns failed (exit ${code}): ${err.trim().split('\n')[0]}${tun}; or use --network none or host`));
+      });
+      (slirp.stdio[3] as NodeJS.ReadableStream).once('data', () => resolve());
+    });
+  } catch (e) {
+    slirp.kill('SIGKILL');
+    drop();
+    throw e;
+  }
+  slirp.removeAllListeners('exit');
+  return {
+    netns,
+    address: '10.0.2.100',
+    gateway: '10.0.2.2',
+    teardown: async () => {
+      const ended = new Promise((r) => slirp.once('exit', r));
+      slirp.kill('SIGTERM');
+      await ended;
+      drop();
     },
   };
 }

@@ -29,6 +29,7 @@ function seccompProfile(file: string | undefined): ((caps: string[]) => Record<s
 }
 import { runRuntime } from './runtime.js';
 import { runChroot } from './chroot.js';
+import { isRealRoot, outerUid } from '../store/userns.js';
 import { newNetnsId, setupPrivateNetwork, type PrivateNetwork } from './network.js';
 
 export interface RunOptions {
@@ -189,8 +190,8 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
   const created = [...new Set(targets.map((t) => firstMissing(rootfs, t)).filter((t): t is string => !!t))];
   let net: PrivateNetwork | undefined;
   // the network's plugins run while the spec is made
-  const netns = isolation === 'oci' && network === 'private' ? newNetnsId() : undefined;
-  const netting = netns ? setupPrivateNetwork(netns.id) : undefined;
+  const netns = isolation === 'oci' && network === 'private' ? newNetnsId(bundle) : undefined;
+  const netting = netns ? setupPrivateNetwork(netns.id, netns.netns) : undefined;
   netting?.catch(() => undefined);
   try {
     fs.mkdirSync(safeJoin(rootfs, cwd, { followFinal: true }), { recursive: true });
@@ -236,6 +237,7 @@ function makeTarget(rootfs: string, m: Mount): void {
 
 /** runc keeps its state under here: on tmpfs for root, the user's runtime directory otherwise. */
 function stateDir(): string {
-  if (process.getuid?.() === 0) return '/run/hod-runc';
-  return path.join(process.env.XDG_RUNTIME_DIR || os.tmpdir(), 'hod-runc');
+  if (isRealRoot()) return '/run/hod-runc';
+  // /tmp is shared: one directory per user
+  return process.env.XDG_RUNTIME_DIR ? path.join(process.env.XDG_RUNTIME_DIR, 'hod-runc') : path.join(os.tmpdir(), `hod-runc-${outerUid()}`);
 }

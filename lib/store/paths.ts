@@ -1,10 +1,14 @@
 import os from 'node:os';
 import path from 'node:path';
+import { isRealRoot } from './userns.js';
 
-/** The default store root: /var/lib/hod for root, else $XDG_DATA_HOME/hod or ~/.local/share/hod. */
+/**
+ * The default store root: /var/lib/hod for root, else $XDG_DATA_HOME/hod or ~/.local/share/hod (also inside
+ * `hod unshare`, where uid 0 is the user: HOME still names theirs).
+ */
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.HOD_ROOT) return path.resolve(env.HOD_ROOT);
-  if (process.getuid?.() === 0) return '/var/lib/hod';
+  if (isRealRoot()) return '/var/lib/hod';
   const data = env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
   return path.join(data, 'hod');
 }

@@ -27,9 +27,10 @@ import { PathEscapeError, cleanRelative, fromByteString, safeJoin, toByteString 
 import { FileWriter } from './file-writer.js';
 import { readTar, type PaxRecords, type TarEntry, type TarHeader } from './tar-reader.js';
 import {
-  OVERLAY_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE, OVERLAY_XATTR_PREFIX, isOpaqueMarker, isValidWhiteoutTarget,
+  OVERLAY_OPAQUE_XATTR, OVERLAY_USER_OPAQUE_XATTR, OVERLAY_OPAQUE_VALUE, OVERLAY_XATTR_PREFIX, isOpaqueMarker, isValidWhiteoutTarget,
   isWhiteoutMeta, hasWhiteoutPrefix, whiteoutTarget,
 } from './whiteout.js';
+import { inUserNamespace } from './userns.js';
 import { mknodMany, setXattrsMany, type DeviceNode, type Xattrs } from './xattr.js';
 
 export interface UnpackOptions {
@@ -542,7 +543,7 @@ class Unpacker {
       if (this.opts.whiteouts === 'overlay') {
         this.ensureDir(dir, name);
         const attrs = this.pendingXattrs.get(dir) ?? {};
-        attrs[OVERLAY_OPAQUE_XATTR] = Buffer.from(OVERLAY_OPAQUE_VALUE);
+        attrs[inUserNamespace() ? OVERLAY_USER_OPAQUE_XATTR : OVERLAY_OPAQUE_XATTR] = Buffer.from(OVERLAY_OPAQUE_VALUE);
         this.pendingXattrs.set(dir, attrs);
       } else {
         const st = lstatOrUndefined(dir);
