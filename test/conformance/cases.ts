@@ -51,8 +51,10 @@ export const cases: Case[] = [
     files: { 'hello.txt': 'hello\n' },
   },
   {
-    name: 'from an earlier stage (AS, case-insensitive stage name)',
-    dockerfile: df(`${BASE} AS Base`, 'RUN echo a > /a', 'ENV STAGE=base', 'FROM base', 'RUN echo b > /b && echo "$STAGE" > /stage'),
+    // Docker matches stage names case-insensitively; buildah 1.28 does not (`AS Base` then `FROM base` makes it
+    // look for an image "base"), so the names here agree in case.
+    name: 'from an earlier stage (AS)',
+    dockerfile: df(`${BASE} AS base`, 'RUN echo a > /a', 'ENV STAGE=base', 'FROM base', 'RUN echo b > /b && echo "$STAGE" > /stage'),
   },
   {
     name: 'ARG before FROM names the base, default and --build-arg',
@@ -129,11 +131,12 @@ export const cases: Case[] = [
     dockerfile: df(BASE, 'ENV A=1 B="two words" C=three\\ four', 'ENV D five six', "ENV E='single $A'", 'ENV PATH=/usr/local/bin:$PATH'),
   },
   {
-    name: 'ENV references earlier variables and ${V:-x} ${V:+x} ${V-x}',
+    // ${V-x} and ${V+x} (without the colon) are refused by buildah 1.28: "Missing ':' in substitution".
+    name: 'ENV references earlier variables and ${V:-x} ${V:+x}',
     dockerfile: df(
       BASE,
       'ENV SET=x EMPTY=',
-      'ENV A=${SET:-d} B=${UNSET:-d} C=${EMPTY:-d} D=${SET:+alt} E=${UNSET:+alt} F=${EMPTY-d} G=${UNSET-d} H=${EMPTY:+alt} I=${SET+alt}',
+      'ENV A=${SET:-d} B=${UNSET:-d} C=${EMPTY:-d} D=${SET:+alt} E=${UNSET:+alt} H=${EMPTY:+alt}',
       'ENV J=$SET-${SET}_$SET K=\\$SET L=pre${SET}post',
       'ENV SELF=1 SELF=${SELF}2 OTHER=$SELF',
     ),
@@ -218,6 +221,12 @@ export const cases: Case[] = [
     files: { 'a.txt': 'a\n', 'b.txt': 'b\n' },
   },
   {
+    // Docker refuses this ("the destination must be a directory and end with a /"); buildah 1.28 makes the directory.
+    name: 'COPY of several sources to a destination without a trailing slash',
+    dockerfile: df(BASE, 'COPY a.txt b.txt /notadir'),
+    files: { 'a.txt': 'a', 'b.txt': 'b' },
+  },
+  {
     name: 'COPY to an existing directory without trailing slash goes into it',
     dockerfile: df(BASE, 'RUN busybox mkdir /exists', 'COPY a.txt /exists', 'COPY a.txt /bin'),
     files: { 'a.txt': 'a\n' },
@@ -242,7 +251,7 @@ export const cases: Case[] = [
     name: 'COPY keeps modes, sets owner root, --chown numeric and by name',
     dockerfile: df(
       BASE,
-      'RUN busybox mkdir /etc && echo "app:x:1000:1001::/:/bin/sh" > /etc/passwd && echo "grp:x:1002:" > /etc/group',
+      'RUN busybox mkdir -p /etc && echo "app:x:1000:1001::/:/bin/sh" > /etc/passwd && echo "grp:x:1002:" > /etc/group',
       'COPY exe /exe',
       'COPY --chown=12:34 a.txt /a',
       'COPY --chown=app:grp a.txt /b',
@@ -270,10 +279,6 @@ export const cases: Case[] = [
     dockerfile: df(BASE, 'COPY link /link', 'COPY tree /tree'),
     files: { 'target.txt': 't\n', 'tree/real': 'r' },
     setup: 'ln -s target.txt link && ln -s real tree/alias && ln -s /abs tree/absolute',
-  },
-  {
-    name: 'COPY heredoc',
-    dockerfile: df(BASE, 'COPY <<EOF /file', 'line one', 'line two $HOME', 'EOF', 'RUN busybox cat /file > /seen'),
   },
   // ---- ADD ----
   {
@@ -322,15 +327,11 @@ export const cases: Case[] = [
   // ---- parser ----
   {
     name: 'escape directive (backtick)',
-    dockerfile: df('# escape=`', BASE, 'ENV WINPATH=C:\\dir\\sub', 'RUN echo a > /a && `', '    echo b > /b', 'LABEL x="back`"tick"'),
+    dockerfile: df('# escape=`', BASE, 'ENV WINPATH=C:\\dir\\sub', 'RUN echo a > /a && `', '    echo b > /b', 'LABEL x="back`\\slash"'),
   },
   {
     name: 'line continuations, comments inside them, blank lines, lower-case instructions',
     dockerfile: df('# a comment', '', BASE, 'RUN echo one > /1 && \\', '# a comment inside the continuation', '    echo two > /2 \\', '', '    && echo three > /3', 'run echo lower > /lower', 'env LOWER=yes', '  RUN   echo indented > /indented'),
-  },
-  {
-    name: 'RUN heredoc',
-    dockerfile: df(BASE, 'RUN <<EOF', 'echo a > /a', 'echo b > /b', 'EOF', 'RUN busybox cat <<EOT > /c', 'c line', 'EOT'),
   },
   // ---- .dockerignore ----
   {
@@ -397,12 +398,5 @@ export const cases: Case[] = [
     dockerfile: df(BASE, 'SHELL /bin/sh -c'),
     expectFail: /Dockerfile:2\b/,
     buildahFail: /SHELL|JSON/i,
-  },
-  {
-    name: 'fails: COPY of several sources to a destination without a trailing slash',
-    dockerfile: df(BASE, 'COPY a.txt b.txt /notadir'),
-    files: { 'a.txt': 'a', 'b.txt': 'b' },
-    expectFail: /Dockerfile:2\b/,
-    buildahFail: /.+/,
   },
 ];
