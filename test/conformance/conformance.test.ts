@@ -13,6 +13,7 @@
  * `Dockerfile:LINE` is not checked (buildah's messages do not name the line).
  *
  * HOD_CONFORMANCE_GREP=text runs only the cases whose name contains `text` (mocha's --grep works too).
+ * HOD_CONFORMANCE_SHOW=1 prints what buildah made of each case (config, counts, the files the base does not have).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,10 +23,11 @@ import { hod, hodOk, makeBusybox, sh, tempRoot } from '../helpers.js';
 import { cases, type Case } from './cases.js';
 import {
   buildah, buildahArgs, buildahImage, buildahOk, diffImages, diffTrees, hodImage, listTree, partition,
-  type BuildahStore, type Difference, type FileEntry, type ImageSummary, type KnownDifference,
+  showEntry, type BuildahStore, type Difference, type FileEntry, type ImageSummary, type KnownDifference,
 } from './compare.js';
 
 const SELFTEST = process.env.HOD_CONFORMANCE_SELFTEST === '1';
+const SHOW = process.env.HOD_CONFORMANCE_SHOW === '1';
 
 /**
  * Differences the whole suite expects between hod and buildah, whatever the case. Each one that applies is
@@ -148,6 +150,16 @@ function expectBuilt(side: Side, o: Output, tag: string): ImageSummary {
   return img;
 }
 
+/** HOD_CONFORMANCE_SHOW=1: buildah's result, for whoever is making hod agree with it. */
+function show(img: ImageSummary, tree: Map<string, FileEntry>): void {
+  const lines: string[] = [];
+  for (const [k, v] of Object.entries(img.config)) if (v !== null) lines.push(`${k}: ${JSON.stringify(v)}`);
+  if (img.author) lines.push(`Author: ${JSON.stringify(img.author)}`);
+  lines.push(`layers ${img.layers}, history ${img.history} (${img.nonEmptyHistory} non-empty)`);
+  for (const [p, e] of tree) if (p !== '/bin' && p !== '/bin/sh' && p !== '/bin/busybox') lines.push(`${p}  ${showEntry(e)}`);
+  console.log(lines.map((l) => `      | ${l}`).join('\n'));
+}
+
 describe('conformance: hod bud vs buildah bud', function () {
   this.timeout(600_000);
   let work: { root: string; cleanup: () => void };
@@ -209,7 +221,9 @@ describe('conformance: hod bud vs buildah bud', function () {
       fs.mkdirSync(tmp);
       const ri = expectBuilt(ref, r, tag);
       const si = expectBuilt(sut, s, tag);
-      const diffs: Difference[] = [...diffImages(ri, si, ref.label, sut.label), ...diffTrees(ref.tree(tag, ri, tmp), sut.tree(tag, si, tmp), ref.label, sut.label)];
+      const refTree = ref.tree(tag, ri, tmp);
+      if (SHOW) show(ri, refTree);
+      const diffs: Difference[] = [...diffImages(ri, si, ref.label, sut.label), ...diffTrees(refTree, sut.tree(tag, si, tmp), ref.label, sut.label)];
       const { unexplained, explained } = partition(diffs, [...(c.knownDifferences ?? []), ...SUITE_KNOWN]);
       for (const { d, why } of explained) console.log(`      known difference: ${d.line}  [${why}]`);
       if (unexplained.length) expect.fail(`${unexplained.length} difference(s):\n${unexplained.map((d) => `  ${d.line}`).join('\n')}`);
