@@ -6,6 +6,11 @@
  * The base image is always localhost/busybox:1 (test/helpers.ts makeBusybox): /bin/busybox, /bin/sh -> busybox,
  * Env PATH=/bin, Entrypoint ["/bin/sh"]. No /etc, no /tmp, no applet links but sh: cases call `busybox APPLET`
  * or run `busybox --install -s /bin` first.
+ *
+ * Left out because buildah 1.28 cannot build them: heredocs (`RUN <<EOF` runs the shell with an empty heredoc
+ * and then fails on the next line as an unknown instruction; `COPY <<EOF /file` looks for a file named "<<EOF"),
+ * and `${V-x}` / `${V+x}` without the colon ("Missing ':' in substitution"). Where buildah 1.28 differs from
+ * Docker, a comment on the case says so: the reference here is buildah.
  */
 import type { KnownDifference } from './compare.js';
 
@@ -329,6 +334,31 @@ export const cases: Case[] = [
     files: { 'a.txt': 'a\n' },
     format: 'docker',
   },
+  // ---- more interplay ----
+  {
+    name: 'a stage built on a stage inherits and overrides its config',
+    dockerfile: df(`${BASE} AS parent`, 'ENV A=1 B=2', 'LABEL l1=a l2=b', 'WORKDIR /srv', 'USER 5', 'CMD ["parent"]', 'EXPOSE 80', 'FROM parent', 'ENV B=3', 'LABEL l2=c', 'USER 6:7'),
+  },
+  {
+    name: 'USER does not change who owns COPY and ADD results',
+    dockerfile: df(BASE, 'USER 1000:1000', 'COPY a.txt /a', 'ADD a.txt /b', 'WORKDIR /work', 'COPY a.txt .'),
+    files: { 'a.txt': 'a\n' },
+  },
+  {
+    name: 'COPY --chown and ADD --chown with variables',
+    dockerfile: df(BASE, 'ARG OWNER=3', 'ENV GROUP=4', 'COPY --chown=${OWNER}:${GROUP} a.txt /a', 'ADD --chown=$OWNER a.txt /b'),
+    files: { 'a.txt': 'a\n' },
+    buildArgs: { OWNER: '30' },
+  },
+  {
+    name: 'predefined proxy build args reach RUN without an ARG',
+    dockerfile: df(BASE, 'RUN echo "[$HTTP_PROXY] [$no_proxy]" > /proxy'),
+    buildArgs: { HTTP_PROXY: 'http://proxy.invalid:3128', no_proxy: 'example.invalid' },
+  },
+  {
+    name: 'RUN exec form with JSON escapes',
+    dockerfile: df(BASE, 'RUN ["/bin/busybox", "sh", "-c", "echo \\"quoted\\" \\\\ tab:\\t: > /q"]'),
+  },
   // ---- parser ----
   {
     // buildah 1.28 still eats the backslashes of ENV under "# escape=`": WINPATH=C:dirsub (Docker keeps C:\dir\sub).
@@ -379,31 +409,31 @@ export const cases: Case[] = [
     name: 'fails: COPY of a missing file',
     dockerfile: df(BASE, 'COPY missing.txt /x'),
     expectFail: /Dockerfile:2\b/,
-    buildahFail: /missing\.txt/,
+    buildahFail: /missing\.txt": no such file or directory/,
   },
   {
     name: 'fails: COPY from outside the context',
     dockerfile: df(BASE, 'COPY ../outside.txt /x'),
     outside: { 'outside.txt': 'should not be reachable\n' },
     expectFail: /Dockerfile:2\b/,
-    buildahFail: /outside\.txt|no such file/,
+    buildahFail: /escaping context directory.*outside\.txt/,
   },
   {
     name: 'fails: unknown instruction',
     dockerfile: df(BASE, 'RUN true', 'FROBNICATE now'),
     expectFail: /Dockerfile:3\b/,
-    buildahFail: /FROBNICATE|frobnicate/i,
+    buildahFail: /Unknown instruction: "FROBNICATE"/,
   },
   {
     name: 'fails: ARG undefined in FROM gives an empty image name',
     dockerfile: df('ARG IMAGE', 'FROM $IMAGE', 'RUN true'),
     expectFail: /Dockerfile:2\b/,
-    buildahFail: /.+/,
+    buildahFail: /no FROM statement found/,
   },
   {
     name: 'fails: SHELL not in JSON form',
     dockerfile: df(BASE, 'SHELL /bin/sh -c'),
     expectFail: /Dockerfile:2\b/,
-    buildahFail: /SHELL|JSON/i,
+    buildahFail: /SHELL requires the arguments to be in JSON form/,
   },
 ];
