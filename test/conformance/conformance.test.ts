@@ -6,6 +6,7 @@
  * `Dockerfile:LINE`.
  *
  * Needs root, buildah (1.28 is what the cases were checked against), skopeo and runc; skipped without buildah.
+ * Run it alone with `npx tsc -p . && npx mocha dist/test/conformance/*.test.js` (about 3 minutes for 73 cases).
  *
  * HOD_CONFORMANCE_SELFTEST=1 puts buildah on both sides (two separate buildah storages): the way to check that
  * every case builds with buildah and that the comparison finds no difference between two equal builds. In that
