@@ -16,8 +16,8 @@
  * directory or an archive to unpack; several source items need a directory destination (Docker's rule: ending
  * in "/" or existing), otherwise a single file or URL is written *as* the destination path.
  *
- * Metadata: ownership 0:0 (or `chown`) unless copying `from` a container or image without `chown`, which keeps
- * it; modes from the source (URLs: 0600) unless `chmod`, which applies to files and directories alike; mtimes
+ * Metadata: ownership 0:0 (or `chown`) unless copying `from` a container or image, or unpacking an archive,
+ * without `chown`, which keeps it; modes from the source (URLs: 0600) unless `chmod`, which applies to files and directories alike; mtimes
  * from the source (URLs: Last-Modified, else the epoch); hard links among one source item's files stay links.
  * Directories created to hold the destination are 0755, owned by `chown` or 0:0.
  *
@@ -608,7 +608,8 @@ function minor(dev: number): number {
 
 /** ADD of a local archive: unpacked into the destination directory (a staging directory first for --chmod). */
 async function unpackArchive(store: Store, rootfs: string, item: Item, destDir: string, meta: Meta, hash: crypto.Hash | undefined): Promise<void> {
-  const ownership = meta.owner ?? (meta.preserve ? undefined : { uid: 0, gid: 0 });
+  // an archive's own owners are kept unless --chown says otherwise, as buildah and Docker do
+  const ownership = meta.owner;
   const open = (): Readable => {
     const raw = fs.createReadStream(B(item.host), { highWaterMark: 1 << 20 });
     if (!hash) return raw;

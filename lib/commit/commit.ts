@@ -40,6 +40,8 @@ export interface CommitOptions {
    * file changes for the next commit (`bud` does this for steps that only change settings, as buildah does).
    */
   emptyLayer?: boolean;
+  /** Write a layer even when nothing changed (an empty tar), as buildah and Docker do for a RUN step. */
+  alwaysLayer?: boolean;
   /** For people: warnings such as fields the chosen format cannot carry. */
   warn?: (msg: string) => void;
 }
@@ -97,7 +99,7 @@ async function commitChanges(store: Store, rec: BuilderRecord, names: string[], 
 
   let layer: CommitResult['layer'];
   let staged: string | undefined;
-  if (!empty) {
+  if (!empty || (opts.alwaysLayer && !opts.emptyLayer)) {
     staged = tmpName(store.paths.tmp, 'layer-blob');
     const res = await writeLayer(all, { out: staged, compression: opts.disableCompression ? 'none' : 'gzip' });
     layer = { mediaType: layerMediaType(format, res.compressed), digest: res.digest, size: res.size, diffId: res.diffId };

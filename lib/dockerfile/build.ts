@@ -6,6 +6,7 @@
  * into the next layer, as buildah does. A cache hit skips the step and moves the stage to the cached image;
  * the container is made again only when a later step misses.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { add } from '../builder/add.js';
@@ -87,6 +88,7 @@ interface StageState {
 }
 
 const shortId = (id: string) => id.slice(0, 11);
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 class Build {
   readonly df: ParsedDockerfile;
@@ -224,6 +226,8 @@ class Build {
       }
     }
     st.imageId = imageId;
+    // as buildah and Docker: a stage from scratch has the default PATH
+    if (!imageId) st.config = { Env: [`PATH=${DEFAULT_PATH}`] };
     if (imageId) {
       const cfg = this.store.images.config(this.store.images.get(imageId)).config ?? {};
       st.config = { ...cfg };
@@ -245,8 +249,23 @@ class Build {
     const rec = await from(this.store, st.imageId ?? 'scratch', { format: this.opts.format, pull: 'never' });
     this.containers.add(rec.id);
     st.ctr = rec.id;
-    setConfigFields(this.store, rec.id, { ...st.dockerOnly, OnBuild: undefined });
+    setConfigFields(this.store, rec.id, { ...st.dockerOnly, OnBuild: undefined, ...(st.imageId ? {} : { Env: st.config.Env }) });
+    await this.makeDirs(rec.id, st.config);
     return rec.id;
+  }
+
+  /**
+   * The WORKDIR and VOLUME directories exist in the root filesystem, as buildah makes them: they go into the
+   * next step's layer (their own steps commit no layer).
+   */
+  private async makeDirs(ctr: string, config: ContainerConfig): Promise<void> {
+    const dirs = [config.WorkingDir, ...Object.keys(config.Volumes ?? {})].filter((d): d is string => !!d && d !== '/');
+    if (dirs.length === 0) return;
+    const { path: rootfs } = await mount(this.store, ctr);
+    for (const d of dirs) {
+      const host = safeJoin(rootfs, d, { followFinal: true });
+      if (!fs.existsSync(host)) fs.mkdirSync(host, { recursive: true, mode: 0o755 });
+    }
   }
 
   private async dropContainer(st: StageState): Promise<void> {
@@ -260,7 +279,7 @@ class Build {
   private settingsContext(st: StageState) {
     return {
       file: this.df.file, escape: this.df.escape, lookup: this.lookupFor(st), shell: st.dockerOnly.Shell ?? DEFAULT_SHELL,
-      cmdSet: st.cmdSet, workingDir: st.config.WorkingDir ?? '/',
+      cmdSet: st.cmdSet, workingDir: st.config.WorkingDir ?? '/', exposedPorts: st.config.ExposedPorts,
     };
   }
 
@@ -281,7 +300,8 @@ class Build {
     await this.cached(st, ins, [edit.resolved], async () => {
       const ctr = await this.container(st);
       if (edit.options) editConfig(this.store, ctr, edit.options, { literalEnv: true, warn: () => undefined });
-      if (edit.fields) setConfigFields(this.store, ctr, edit.fields);
+      const rec = edit.fields ? setConfigFields(this.store, ctr, edit.fields) : loadRecord(this.store, ctr);
+      if (ins.keyword === 'WORKDIR' || ins.keyword === 'VOLUME') await this.makeDirs(ctr, rec.image.config);
       return true;
     });
     if (edit.cmdSet) st.cmdSet = true;
@@ -314,10 +334,11 @@ class Build {
     const argText = env.filter((e) => !PROXY_ARGS.includes(e.slice(0, e.indexOf('=')))).sort();
     await this.cached(st, ins, [step.resolved, argText], async () => {
       const ctr = await this.container(st);
+      const mounts = [...(await this.volumeMounts(ctr, st.config)), ...step.mounts];
       let code: number;
       try {
         code = await run(this.store, ctr, step.argv, {
-          env, mounts: step.mounts, network: step.network ?? this.opts.network, isolation: this.opts.isolation,
+          env, mounts, network: step.network ?? this.opts.network, isolation: this.opts.isolation,
           runtime: this.opts.runtime, stdio: ['ignore', 2, 2],
         });
       } catch (err) {
@@ -348,7 +369,9 @@ class Build {
     const heredocNames = new Map(ins.heredocs.map((h) => [h.name, h]));
     const isHeredoc = (w: string) => /^<<-?["']?(\w+)["']?$/.exec(w)?.[1];
     const sources = words.slice(0, -1).map((w) => (ins.json || !isHeredoc(w) ? x(w) : w));
-    const dest = x(words[words.length - 1]!);
+    let dest = x(words[words.length - 1]!);
+    // buildah takes several sources into a destination without the trailing slash as a directory
+    if (words.length > 2 && !dest.endsWith('/')) dest += '/';
     let fromRef = flag('from');
     const named = fromRef !== undefined ? this.opts.buildContexts?.get(fromRef) : undefined;
     if (named !== undefined) fromRef = named.startsWith('docker-image://') ? named.slice('docker-image://'.length) : undefined;
@@ -388,7 +411,6 @@ class Build {
     const resolved = `${ins.keyword} ${ins.flags.map((f) => `--${f.name}=${x(f.value ?? '')}`).join(' ')} ${JSON.stringify(srcs)} ${dest}`;
     await this.cached(st, ins, [resolved, contentKey], async () => {
       const ctr = await this.container(st);
-      await this.ensureWorkdir(ctr, st);
       try {
         const res = await add(this.store, ctr, srcs, dest, {
           chown: flag('chown'), chmod: flag('chmod'), from: fromImage, contextDir: fromImage ? undefined : contextDir,
@@ -405,12 +427,21 @@ class Build {
     }, '', `${ins.keyword} ${srcs.join(' ')} ${dest}`);
   }
 
-  /** A WORKDIR that no step has made yet exists before files are copied relative to it. */
-  private async ensureWorkdir(ctr: string, st: StageState): Promise<void> {
-    const wd = st.config.WorkingDir;
-    if (!wd || wd === '/') return;
+  /**
+   * What a RUN writes under a declared VOLUME is thrown away, as Docker does: each volume path gets a scratch
+   * copy of what is there, bound over it for the step.
+   */
+  private async volumeMounts(ctr: string, config: ContainerConfig): Promise<string[]> {
+    const vols = Object.keys(config.Volumes ?? {});
+    if (vols.length === 0) return [];
     const { path: rootfs } = await mount(this.store, ctr);
-    fs.mkdirSync(safeJoin(rootfs, wd, { followFinal: true }), { recursive: true, mode: 0o755 });
+    return vols.map((v) => {
+      const copy = path.join(this.scratch(), 'volume');
+      const host = safeJoin(rootfs, v, { followFinal: true });
+      if (fs.existsSync(host)) execFileSync('cp', ['-a', host, copy]);
+      else fs.mkdirSync(copy);
+      return `type=bind,source=${copy},destination=${v},rw`;
+    });
   }
 
   /** A stage (by name or index) or an image, for COPY --from and RUN --mount from=: an image id. */
@@ -461,7 +492,7 @@ class Build {
     const text = historyText ?? ins.text;
     const createdBy = settingsOnly ? `/bin/sh -c #(nop) ${text}` : ins.keyword === 'RUN' ? `${runPrefix}/bin/sh -c ${ins.args}` : `/bin/sh -c #(nop) ${text}`;
     const res = await commit(this.store, st.ctr!, undefined, {
-      format: this.opts.format, emptyLayer: settingsOnly, createdBy, timestamp: this.opts.timestamp, warn: () => undefined,
+      format: this.opts.format, emptyLayer: settingsOnly, alwaysLayer: !settingsOnly, createdBy, timestamp: this.opts.timestamp, warn: () => undefined,
     });
     st.imageId = res.id;
     this.cache.record(key, res.id);

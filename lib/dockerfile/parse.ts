@@ -157,7 +157,7 @@ export function parseKeyValues(ins: Instruction, file: string, escape: string): 
   const words = splitRawWords(ins.args, escape);
   if (words.length === 0) throw new DockerfileError(file, ins.line, `${ins.keyword} requires at least one argument`);
   if (!words[0]!.includes('=')) {
-    if (ins.keyword === 'LABEL') throw new DockerfileError(file, ins.line, `LABEL ${words[0]}: must be of the form name=value`);
+    // the legacy one-pair form, `ENV K some value` (LABEL accepts it too)
     const m = /^(\S+)\s+([\s\S]*)$/.exec(ins.args);
     if (!m) throw new DockerfileError(file, ins.line, `${ins.keyword} names ${words[0]} but gives it no value`);
     return [[m[1]!, m[2]!.trim()]];

@@ -29,6 +29,7 @@ export interface SettingsContext {
   shell: string[];
   cmdSet: boolean;
   workingDir: string;
+  exposedPorts?: Record<string, object>;
 }
 
 function words(ins: Instruction, c: SettingsContext): string[] {
@@ -57,7 +58,13 @@ export function settingsEdit(ins: Instruction, c: SettingsContext): SettingsEdit
     case 'EXPOSE': {
       const ports = expandWords(ins.args, c.lookup, c.escape);
       if (ports.length === 0) throw fail('EXPOSE requires at least one argument');
-      return { options: { port: ports }, resolved: `EXPOSE ${ports.join(' ')}` };
+      const exposed: Record<string, object> = {};
+      for (const p of ports) {
+        if (!/^\d{1,5}(-\d{1,5})?(\/[A-Za-z]+)?$/.test(p)) throw fail(`EXPOSE ${p}: expected port[-port][/protocol]`);
+        // a port without a protocol is tcp; the protocol is kept as written, as buildah does
+        exposed[p.includes('/') ? p : `${p}/tcp`] = {};
+      }
+      return { fields: { ExposedPorts: { ...c.exposedPorts, ...exposed } }, resolved: `EXPOSE ${Object.keys(exposed).join(' ')}` };
     }
     case 'VOLUME': {
       const vols = words(ins, c).filter((v) => v.trim() !== '');

@@ -35,7 +35,10 @@ export const overlayDriver: MountDriver = {
     const { upper, work, merged } = overlayDirs(store, rec);
     if (isMountPoint(merged)) return merged;
     // Lower dirs are named relative to layers/ (mount runs there) to stay under the one-page mount data limit.
-    const lowers = rec.layers.length ? [...rec.layers].reverse().map((d) => hexOf(d)) : [path.relative(store.paths.layers, store.paths.emptyLayer)];
+    // a layer twice in one image (two RUN steps that changed nothing): overlay refuses a lower dir twice, and
+    // the lower copy adds nothing the upper one does not give again above everything between them
+    const top = [...new Set([...rec.layers].reverse().map((d) => hexOf(d)))];
+    const lowers = top.length ? top : [path.relative(store.paths.layers, store.paths.emptyLayer)];
     // in a user namespace the kernel refuses redirect_dir (it needs trusted.* attributes) and wants userxattr
     const own = inUserNamespace() ? 'userxattr' : 'redirect_dir=off';
     const opts = `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work},${own},metacopy=off,index=off`;
