@@ -35,6 +35,7 @@ export const spec: VerbSpec = {
     ignorefile: { type: 'string', arg: 'file', desc: 'the ignore file (default CONTEXT/.containerignore, else .dockerignore)' },
     'build-context': { type: 'list', arg: 'name=dir|docker-image://ref', desc: 'what COPY --from=name reads: a directory or an image' },
     secret: { type: 'list', arg: 'id=ID,src=FILE', desc: 'a secret for RUN --mount=type=secret (never stored in the image)' },
+    ssh: { type: 'list', arg: 'default|id=socket', desc: 'an SSH agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)' },
     rm: { type: 'boolean', desc: 'remove the working containers afterwards (default true)' },
     'force-rm': { type: 'boolean', desc: 'accepted for buildah compatibility: containers are always removed unless --rm=false' },
     platform: { type: 'string', arg: 'os/arch[/variant]', desc: 'the platform to build for (base images picked from lists)' },
@@ -80,6 +81,19 @@ function secrets(ctx: Context): Map<string, string> {
     if (!id || !src) throw new UsageError(`--secret "${s}": give id=ID,src=FILE`);
     if (!fs.existsSync(src)) throw new UsageError(`--secret "${s}": ${src} does not exist`);
     out.set(id, src);
+  }
+  return out;
+}
+
+function sshAgents(ctx: Context): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const s of list(ctx.flags, 'ssh')) {
+    const eq = s.indexOf('=');
+    const id = eq < 0 ? s : s.slice(0, eq);
+    const sock = eq < 0 ? process.env.SSH_AUTH_SOCK : s.slice(eq + 1);
+    if (!sock) throw new UsageError(`--ssh ${s}: no socket given and SSH_AUTH_SOCK is not set`);
+    if (!fs.existsSync(sock)) throw new UsageError(`--ssh ${s}: ${sock} does not exist`);
+    out.set(id, sock);
   }
   return out;
 }
@@ -136,6 +150,7 @@ export async function run(ctx: Context): Promise<void> {
       ignoreFile: str(ctx.flags, 'ignorefile'),
       secrets: secrets(ctx),
       buildContexts: buildContexts(ctx),
+      ssh: sshAgents(ctx),
       jobs: int(ctx.flags, 'jobs'),
       rm: ctx.flags.rm === undefined ? undefined : bool(ctx.flags, 'rm'),
       platform: platform ? (({ os, architecture, variant }) => ({ os: os ?? 'linux', architecture: architecture ?? 'amd64', variant }))(parsePlatform(platform)) : undefined,

@@ -56,6 +56,8 @@ export interface BudOptions {
   ignoreFile?: string;
   /** `--build-context name=dir|docker-image://ref`: what COPY --from=name reads. */
   buildContexts?: Map<string, string>;
+  /** SSH agent id -> socket, for RUN --mount=type=ssh. */
+  ssh?: Map<string, string>;
   /** Secret id -> host file, for RUN --mount=type=secret. */
   secrets?: Map<string, string>;
   /** Remove the working containers afterwards (default true), even when the build fails. */
@@ -329,7 +331,7 @@ class Build {
     const step = await runStep(ins, {
       file: this.df.file, escape: this.df.escape, lookup: this.lookupFor(st), shell: st.dockerOnly.Shell ?? DEFAULT_SHELL,
       contextDir: this.opts.contextDir, cacheMountDir: path.join(this.store.paths.root, 'build-cache', 'mounts'),
-      secrets: this.opts.secrets ?? new Map(), rootfsOf: (ref) => this.rootfsOf(ref, st.stage.index), scratch: () => this.scratch(),
+      secrets: this.opts.secrets ?? new Map(), ssh: this.opts.ssh ?? new Map(), rootfsOf: (ref) => this.rootfsOf(ref, st.stage.index), scratch: () => this.scratch(),
     });
     const argText = env.filter((e) => !PROXY_ARGS.includes(e.slice(0, e.indexOf('=')))).sort();
     await this.cached(st, ins, [step.resolved, argText], async () => {
@@ -338,7 +340,7 @@ class Build {
       let code: number;
       try {
         code = await run(this.store, ctr, step.argv, {
-          env, mounts, network: step.network ?? this.opts.network, isolation: this.opts.isolation,
+          env: [...env, ...step.env], mounts, network: step.network ?? this.opts.network, isolation: this.opts.isolation,
           runtime: this.opts.runtime, stdio: ['ignore', 2, 2],
         });
       } catch (err) {

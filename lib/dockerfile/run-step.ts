@@ -1,6 +1,6 @@
 /**
  * RUN: the command (exec form, shell form through SHELL, or a here-document script) and its `--mount`s
- * (bind, cache, tmpfs, secret) and `--network`, turned into `run` options. Secrets and mounts are bound in for
+ * (bind, cache, tmpfs, secret, ssh) and `--network`, turned into `run` options. Secrets and mounts are bound in for
  * the step only, so nothing of them lands in the layer.
  */
 import crypto from 'node:crypto';
@@ -20,6 +20,8 @@ export interface RunStepContext {
   /** Where cache mounts keep their content between builds. */
   cacheMountDir: string;
   secrets: Map<string, string>;
+  /** SSH agent sockets by id, for --mount=type=ssh (`--ssh`). */
+  ssh: Map<string, string>;
   /** The root filesystem of a stage or image named by a mount's from=. */
   rootfsOf: (ref: string) => Promise<string>;
   /** A scratch directory for copies of read-write bind mounts, removed after the step. */
@@ -30,6 +32,8 @@ export interface RunStep {
   argv: string[];
   mounts: string[];
   network?: NetworkMode;
+  /** Variables the mounts set (SSH_AUTH_SOCK). */
+  env: string[];
   /** For history and the cache key: mounts matter, secrets' contents do not. */
   resolved: string;
 }
@@ -50,7 +54,7 @@ function command(ins: Instruction, shell: string[]): string[] {
   return [...shell, `${ins.args}\n${ins.heredocs.map((h) => `${h.content}${h.name}\n`).join('')}`];
 }
 
-function parseMount(spec: string, ins: Instruction, c: RunStepContext): Promise<string | undefined> | string | undefined {
+function parseMount(spec: string, ins: Instruction, c: RunStepContext, env: string[]): Promise<string | undefined> | string | undefined {
   const fail = (m: string) => new DockerfileError(c.file, ins.line, `RUN --mount=${spec}: ${m}`);
   const kv = new Map<string, string>();
   const flags = new Set<string>();
@@ -102,20 +106,30 @@ function parseMount(spec: string, ins: Instruction, c: RunStepContext): Promise<
       }
       return `type=bind,source=${src},destination=${target ?? `/run/secrets/${id}`},ro`;
     }
-    case 'ssh':
-      throw fail('ssh mounts are not supported yet: copy the key in with a secret mount instead');
+    case 'ssh': {
+      const id = kv.get('id') ?? 'default';
+      const sock = c.ssh.get(id);
+      if (sock === undefined) {
+        if (flags.has('required') || kv.get('required') === 'true') throw fail(`no SSH agent "${id}" was given (--ssh ${id === 'default' ? 'default' : `${id}=SOCKET`})`);
+        return undefined;
+      }
+      const dest = target ?? `/run/buildkit/ssh_agent.${env.filter((e) => e.startsWith('SSH_AUTH_SOCK=')).length}`;
+      if (!env.some((e) => e.startsWith('SSH_AUTH_SOCK='))) env.push(`SSH_AUTH_SOCK=${dest}`);
+      return `type=bind,source=${sock},destination=${dest}`;
+    }
     default:
-      throw fail(`unknown mount type "${type}" (bind, cache, tmpfs, secret)`);
+      throw fail(`unknown mount type "${type}" (bind, cache, tmpfs, secret, ssh)`);
   }
 }
 
 export async function runStep(ins: Instruction, c: RunStepContext): Promise<RunStep> {
   const mounts: string[] = [];
+  const env: string[] = [];
   let network: NetworkMode | undefined;
   const kept: string[] = [];
   for (const f of ins.flags) {
     if (f.name === 'mount') {
-      const m = await parseMount(f.value ?? '', ins, c);
+      const m = await parseMount(f.value ?? '', ins, c, env);
       if (m) mounts.push(m);
       kept.push(`--mount=${f.value}`);
     } else if (f.name === 'network') {
@@ -129,5 +143,5 @@ export async function runStep(ins: Instruction, c: RunStepContext): Promise<RunS
     }
   }
   const argv = command(ins, c.shell);
-  return { argv, mounts, network, resolved: `RUN ${kept.join(' ')}${kept.length ? ' ' : ''}${JSON.stringify(argv)}` };
+  return { argv, mounts, network, env, resolved: `RUN ${kept.join(' ')}${kept.length ? ' ' : ''}${JSON.stringify(argv)}` };
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -124,6 +125,27 @@ describe('bud: contexts, here-documents, triggers, parallel stages', function ()
     } finally {
       server.close();
       fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('binds an SSH agent socket for RUN --mount=type=ssh, and leaves nothing of it in the image', async () => {
+    const sock = path.join(os.tmpdir(), `hod-agent-${process.pid}.sock`);
+    const agent = net.createServer((c) => c.end());
+    await new Promise<void>((r) => agent.listen(sock, r));
+    try {
+      write('Dockerfile', 'FROM busybox:1\nRUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" > /agent-path\n');
+      const r = await hodAsync(t.root, ['bud', '--ssh', `default=${sock}`, '-t', 'ssh:1', ctx]);
+      expect(r.status, r.stderr).to.equal(0);
+      expect(read('ssh:1', 'agent-path')).to.equal('/run/buildkit/ssh_agent.0\n');
+      const c = hodOk(t.root, ['from', 'ssh:1']);
+      expect(fs.existsSync(path.join(hodOk(t.root, ['mount', c]), 'run'))).to.equal(false);
+      hodOk(t.root, ['rm', c]);
+      write('Dockerfile', 'FROM busybox:1\nRUN --mount=type=ssh,required=true true\n');
+      const missing = await hodAsync(t.root, ['bud', ctx]);
+      expect(missing.status).to.equal(125);
+      expect(missing.stderr).to.include('Dockerfile:2: RUN --mount=type=ssh,required=true: no SSH agent "default" was given');
+    } finally {
+      agent.close();
     }
   });
 
