@@ -28,6 +28,11 @@ export interface PrivateNetwork {
   address: string;
   gateway: string;
   teardown: () => Promise<void>;
+  /**
+   * The same teardown by a detached shell that outlives hod: the command's exit status is not held up for
+   * the 30 ms the plugin's DEL and the namespace removal take.
+   */
+  teardownInBackground: () => void;
 }
 
 function cniConfig(): string {
@@ -57,10 +62,14 @@ function pluginDir(): string {
 }
 
 /** One CNI plugin call: the config on stdin, the command in the environment, the result as JSON on stdout. */
+function pluginEnv(dir: string, command: 'ADD' | 'DEL', id: string, netns: string): NodeJS.ProcessEnv {
+  return { CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: dir, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+}
+
 function callPlugin(dir: string, command: 'ADD' | 'DEL', id: string, netns: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(`${dir}/bridge`, [], {
-      env: { CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: dir, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      env: pluginEnv(dir, command, id, netns),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
@@ -114,11 +123,14 @@ export async function setupPrivateNetwork(id: string, netnsPath: string): Promis
   const dir = pluginDir();
   fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
   ensureMasquerade();
-  try {
-    execFileSync('ip', ['netns', 'add', id], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    throw new SystemError(`cannot make a network namespace (ip netns add): ${(err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message}`);
-  }
+  // asynchronous, so that the caller writes the runtime spec meanwhile
+  await new Promise<void>((resolve, reject) => {
+    const ip = spawn('ip', ['netns', 'add', id], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    ip.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    ip.once('error', (e) => reject(new SystemError(`cannot make a network namespace (ip netns add): ${e.message}`)));
+    ip.once('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`cannot make a network namespace (ip netns add): ${err.trim()}`))));
+  });
   const netns = `/run/netns/${id}`;
   const removeNs = () => {
     try {
@@ -129,7 +141,9 @@ export async function setupPrivateNetwork(id: string, netnsPath: string): Promis
   };
   let result: { ips?: { address: string; gateway?: string }[] };
   try {
-    result = JSON.parse(await callPlugin(dir, 'ADD', id, netns));
+    // the loopback comes up beside the plugin, so the runtime needs no hook for it
+    const lo = new Promise<void>((resolve) => spawn('ip', ['-n', id, 'link', 'set', 'lo', 'up'], { stdio: 'ignore' }).once('close', () => resolve()));
+    [result] = await Promise.all([callPlugin(dir, 'ADD', id, netns).then((out) => JSON.parse(out)), lo]);
   } catch (err) {
     await callPlugin(dir, 'DEL', id, netns).catch(() => undefined);
     removeNs();
@@ -146,6 +160,10 @@ export async function setupPrivateNetwork(id: string, netnsPath: string): Promis
       } finally {
         removeNs();
       }
+    },
+    teardownInBackground: () => {
+      const script = 'printf %s "$HOD_CNI_CONFIG" | "$CNI_PATH/bridge" >/dev/null 2>&1; ip netns del "$CNI_CONTAINERID" >/dev/null 2>&1';
+      spawn('sh', ['-c', script], { detached: true, stdio: 'ignore', env: { ...pluginEnv(dir, 'DEL', id, netns), HOD_CNI_CONFIG: cniConfig() } }).unref();
     },
   };
 }
@@ -196,6 +214,11 @@ async function setupSlirp(netns: string): Promise<PrivateNetwork> {
       const ended = new Promise((r) => slirp.once('exit', r));
       slirp.kill('SIGTERM');
       await ended;
+      drop();
+    },
+    // the namespace file lives in the run's bundle, which goes right after: no waiting to do here
+    teardownInBackground: () => {
+      slirp.kill('SIGTERM');
       drop();
     },
   };

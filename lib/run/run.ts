@@ -212,7 +212,7 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
     return await runRuntime(opts.runtime ?? 'runc', bundle, `hod-${rec.id.slice(0, 12)}-${path.basename(bundle).slice(-8)}`, stateDir(), opts.stdio);
   } finally {
     if (!net && netting) net = await netting.catch(() => undefined);
-    await net?.teardown().catch(() => undefined);
+    net?.teardownInBackground();
     // the working directory stays when the command asked for it (a WORKDIR must exist afterwards)
     for (const rel of created) if (rel !== cwd && !cwd.startsWith(`${rel}/`)) removeCreated(rootfs, rel);
     fs.rmSync(bundle, { recursive: true, force: true });

@@ -83,7 +83,8 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
     },
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
-    ...(input.network !== 'host' ? { hooks: { createContainer: [loopbackUpHook()] } } : {}),
+    // a prepared namespace has its loopback up already (network.ts)
+    ...(input.network !== 'host' && !input.netns ? { hooks: { createContainer: [loopbackUpHook()] } } : {}),
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
