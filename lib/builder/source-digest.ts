@@ -11,6 +11,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { contextRoot, expandSource, Excluder, type Item } from './add.js';
 import { fromByteString } from '../store/pathsafe.js';
+import { HodError } from '../errors.js';
+import type { DigestJob, DigestReply } from './source-digest-worker.js';
 
 export interface HashCache {
   get(key: string): string | undefined;
@@ -74,4 +76,20 @@ export async function digestSources(contextDir: string, sources: string[], opts:
     }
   }
   return w.hash.digest('hex');
+}
+
+/** digestSources on a worker thread: the same digest, while this thread does other work. */
+export function digestSourcesInWorker(contextDir: string, sources: string[], opts: { ignoreFile?: string; cache?: HashCache & { entries?: () => [string, string][] } } = {}): Promise<string> {
+  return import('node:worker_threads').then(({ Worker }) => new Promise<string>((resolve, reject) => {
+    const worker = new Worker(new URL('../builder/source-digest-worker.js', import.meta.url), { execArgv: [] });
+    worker.once('message', (reply: DigestReply) => {
+      void worker.terminate();
+      if ('error' in reply) return reject(new HodError('ENOENT', reply.error));
+      for (const [k, h] of reply.added) opts.cache?.set(k, h);
+      resolve(reply.digest);
+    });
+    worker.once('error', reject);
+    const job: DigestJob = { contextDir, sources, ignoreFile: opts.ignoreFile, known: opts.cache?.entries?.() ?? [] };
+    worker.postMessage(job);
+  }));
 }

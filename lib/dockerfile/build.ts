@@ -13,7 +13,7 @@ import { add } from '../builder/add.js';
 import { config as editConfig, setConfigFields } from '../builder/config.js';
 import { mount, remove } from '../builder/containers.js';
 import { baseImage, from, type PullPolicy } from '../builder/from.js';
-import { digestSources } from '../builder/source-digest.js';
+import { digestSources, digestSourcesInWorker } from '../builder/source-digest.js';
 import { loadRecord } from '../builder/records.js';
 import { commit } from '../commit/commit.js';
 import { DockerfileError, HodError, RunError } from '../errors.js';
@@ -87,6 +87,8 @@ interface StageState {
   ctr?: string;
   args: Map<string, string | undefined>;
   cmdSet: boolean;
+  /** A step of this stage was built: the rest cannot be found in the cache (their parents are new). */
+  mustMiss: boolean;
 }
 
 const shortId = (id: string) => id.slice(0, 11);
@@ -210,7 +212,7 @@ class Build {
       throw this.fail(ins, `FROM ${raw}: build argument ${undefinedArgs.map((a) => `"${a}"`).join(', ')} is not defined: declare it with ARG before the first FROM, with a default or a --build-arg value`);
     }
     if (name === '') throw this.fail(ins, 'FROM names no image');
-    const st: StageState = { stage, config: {}, dockerOnly: {}, args: new Map(), cmdSet: false };
+    const st: StageState = { stage, config: {}, dockerOnly: {}, args: new Map(), cmdSet: false, mustMiss: !!this.opts.noCache };
     const ref = [...this.stageImages.keys()].find((i) => i < stage.index && this.stages[i]!.name === name.toLowerCase());
     let imageId: string | undefined;
     if (ref !== undefined) imageId = this.stageImages.get(ref);
@@ -387,7 +389,7 @@ class Build {
     let contextDir = ownDir ? named : this.opts.contextDir;
     let ignoreFile = ownDir ? undefined : this.opts.ignoreFile;
     let fromImage: string | undefined;
-    let contentKey: string;
+    let contentKey: string | Promise<string>;
     let srcs = sources;
     if (sources.some((s) => isHeredoc(s) && heredocNames.has(isHeredoc(s)!))) {
       if (!sources.every((s) => isHeredoc(s))) throw this.fail(ins, `${ins.keyword}: here-documents cannot be mixed with other sources`);
@@ -404,11 +406,14 @@ class Build {
       contentKey = fromImage;
     } else {
       const local = srcs.filter((s) => !/^https?:\/\//i.test(s));
-      try {
-        contentKey = local.length ? await digestSources(contextDir, local, { ignoreFile, cache: this.cache.hashCache() }) : '';
-      } catch (err) {
-        throw this.fail(ins, `${ins.keyword}: ${(err as Error).message}`, err);
-      }
+      // a step that cannot hit the cache hashes its sources on a worker thread while they are copied
+      const digest = !local.length ? Promise.resolve('')
+        : st.mustMiss ? digestSourcesInWorker(contextDir, local, { ignoreFile, cache: this.cache.hashCache() })
+          : digestSources(contextDir, local, { ignoreFile, cache: this.cache.hashCache() });
+      contentKey = digest.catch((err: Error) => {
+        throw this.fail(ins, `${ins.keyword}: ${err.message}`, err);
+      });
+      if (!st.mustMiss) await contentKey;
     }
     const resolved = `${ins.keyword} ${ins.flags.map((f) => `--${f.name}=${x(f.value ?? '')}`).join(' ')} ${JSON.stringify(srcs)} ${dest}`;
     await this.cached(st, ins, [resolved, contentKey], async () => {
@@ -475,9 +480,11 @@ class Build {
    * step only changed settings) and, with layers, commits.
    */
   private async cached(st: StageState, ins: Instruction, keyParts: unknown[], work: () => Promise<boolean>, runPrefix = '', historyText?: string): Promise<void> {
-    const key = cacheKey([st.imageId ?? 'scratch', this.opts.format ?? 'oci', ...keyParts]);
-    if (this.layers && !this.opts.noCache) {
-      const hit = this.cache.lookup(key);
+    for (const p of keyParts) if (p instanceof Promise) p.catch(() => undefined);
+    const parent = st.imageId ?? 'scratch';
+    const keyOf = async () => cacheKey([parent, this.opts.format ?? 'oci', ...(await Promise.all(keyParts))]);
+    if (this.layers && !this.opts.noCache && !st.mustMiss) {
+      const hit = this.cache.lookup(await keyOf());
       if (hit) {
         this.log(`--> Using cache ${hit}`);
         this.log(`--> ${shortId(hit)}`);
@@ -490,6 +497,10 @@ class Build {
     }
     const settingsOnly = await work();
     st.config = { ...loadRecord(this.store, st.ctr!).image.config };
+    // what comes after a new image has a new parent: nothing later in this stage can be a cache hit (unless
+    // --timestamp makes the images reproducible)
+    st.mustMiss = this.opts.timestamp === undefined;
+    const key = await keyOf();
     if (!this.layers) return;
     const text = historyText ?? ins.text;
     const createdBy = settingsOnly ? `/bin/sh -c #(nop) ${text}` : ins.keyword === 'RUN' ? `${runPrefix}/bin/sh -c ${ins.args}` : `/bin/sh -c #(nop) ${text}`;

@@ -41,11 +41,12 @@ export class BuildCache {
   }
 
   /** File content hashes by stat identity, kept between builds. */
-  hashCache(): HashCache {
+  hashCache(): HashCache & { entries: () => [string, string][] } {
     const file = path.join(this.dir, 'file-hashes.json');
     this.hashes ??= new Map(Object.entries(readJsonIfExists<Record<string, string>>(file) ?? {}));
     const map = this.hashes;
     return {
+      entries: () => [...map],
       get: (k) => map.get(k),
       set: (k, h) => {
         map.set(k, h);
