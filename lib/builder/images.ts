@@ -19,9 +19,10 @@ export interface ImageSummary {
   config: ImageConfig;
 }
 
-/** Every image in the store, newest first, with what `images` and `inspect` show. */
-export function listImages(store: Store): ImageSummary[] {
-  return store.images.list().map((img) => summarize(store, img)).sort((a, b) => byCodeUnits(b.created, a.created));
+/** The images in the store, newest first, with what `images` and `inspect` show; `all` adds unnamed build steps. */
+export function listImages(store: Store, opts: { all?: boolean } = {}): ImageSummary[] {
+  const shown = store.images.list().filter((img) => opts.all || !img.intermediate || img.names.length > 0);
+  return shown.map((img) => summarize(store, img)).sort((a, b) => byCodeUnits(b.created, a.created));
 }
 
 export function summarize(store: Store, img: StoredImage): ImageSummary {

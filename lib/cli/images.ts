@@ -9,6 +9,7 @@ export const spec: VerbSpec = {
   usage: '[flags] [IMAGE]',
   desc: 'List images in the store, newest first.',
   flags: {
+    all: { type: 'boolean', alias: 'a', desc: 'also the unnamed images of bud\'s steps (its cache)' },
     json: { type: 'boolean', desc: 'as JSON' },
     quiet: { type: 'boolean', alias: 'q', desc: 'only image ids' },
     digests: { type: 'boolean', desc: 'show manifest digests' },
@@ -27,7 +28,7 @@ function splitName(name: string): [string, string] {
 
 export async function run(ctx: Context): Promise<void> {
   const store = openStore(ctx);
-  let images = listImages(store);
+  let images = listImages(store, { all: bool(ctx.flags, 'all') || ctx.args[0] !== undefined });
   if (ctx.args[0]) {
     const want = store.images.get(ctx.args[0]).id;
     images = images.filter((i) => i.id === want);

@@ -19,6 +19,7 @@ const LOADERS: Record<Verb, () => Promise<VerbModule>> = {
   commit: () => import('./commit.js'),
   bud: () => import('./bud.js'),
   unshare: () => import('./unshare.js'),
+  system: () => import('./system.js'),
   images: () => import('./images.js'),
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),

@@ -24,6 +24,7 @@ export const VERBS = {
   inspect: 'Show the configuration of a container or image',
   tag: 'Add names to an image',
   rmi: 'Remove images',
+  system: 'Check the store (system check [--repair])',
   unshare: 'Run a command in a user namespace where you are root (rootless builds)',
   info: 'Show store paths, driver and runtime',
   version: 'Show hod\'s version',

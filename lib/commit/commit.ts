@@ -12,6 +12,7 @@ import { tmpName } from '../store/atomic.js';
 import { adoptLayerDir } from '../store/layers.js';
 import { sha256 } from '../store/blobs.js';
 import type { Store } from '../store/store.js';
+import { INTERMEDIATE } from '../store/images.js';
 import { getXattrsTree } from '../store/xattr.js';
 import { overlayChanges, vfsChanges, type ChangeOptions } from './changes.js';
 import { imageConfigFor, layerMediaType } from './image-config.js';
@@ -40,6 +41,8 @@ export interface CommitOptions {
    * file changes for the next commit (`bud` does this for steps that only change settings, as buildah does).
    */
   emptyLayer?: boolean;
+  /** A build step's image: `images` lists it only with --all while it has no name. */
+  intermediate?: boolean;
   /** Write a layer even when nothing changed (an empty tar), as buildah and Docker do for a RUN step. */
   alwaysLayer?: boolean;
   /** For people: warnings such as fields the chosen format cannot carry. */
@@ -135,7 +138,7 @@ async function commitChanges(store: Store, rec: BuilderRecord, names: string[], 
     if (layer && staged) store.blobs.adopt(staged, layer.digest);
     store.blobs.put(configJson);
     store.blobs.put(manifestJson);
-    store.images.add(manifestDesc, names);
+    store.images.add(opts.intermediate ? { ...manifestDesc, annotations: { [INTERMEDIATE]: 'true' } } : manifestDesc, names);
   } finally {
     unpin();
   }

@@ -505,7 +505,7 @@ class Build {
     const text = historyText ?? ins.text;
     const createdBy = settingsOnly ? `/bin/sh -c #(nop) ${text}` : ins.keyword === 'RUN' ? `${runPrefix}/bin/sh -c ${ins.args}` : `/bin/sh -c #(nop) ${text}`;
     const res = await commit(this.store, st.ctr!, undefined, {
-      format: this.opts.format, emptyLayer: settingsOnly, alwaysLayer: !settingsOnly, createdBy, timestamp: this.opts.timestamp, warn: () => undefined,
+      format: this.opts.format, emptyLayer: settingsOnly, alwaysLayer: !settingsOnly, createdBy, timestamp: this.opts.timestamp, warn: () => undefined, intermediate: true,
     });
     st.imageId = res.id;
     this.cache.record(key, res.id);
@@ -515,7 +515,7 @@ class Build {
   /** Without layers, or for a stage with nothing but FROM: one commit of the stage's container. */
   private async commitStage(st: StageState, ins: Instruction): Promise<void> {
     const ctr = await this.container(st);
-    const res = await commit(this.store, ctr, undefined, { format: this.opts.format, createdBy: `/bin/sh -c #(nop) ${ins.text}`, timestamp: this.opts.timestamp, warn: () => undefined });
+    const res = await commit(this.store, ctr, undefined, { format: this.opts.format, createdBy: `/bin/sh -c #(nop) ${ins.text}`, timestamp: this.opts.timestamp, warn: () => undefined, intermediate: true });
     st.imageId = res.id;
   }
 
@@ -530,7 +530,7 @@ class Build {
       editConfig(this.store, ctr, { label: this.opts.labels, annotation: this.opts.annotations }, { warn: this.warn });
       const res = await commit(this.store, ctr, undefined, {
         format: this.opts.format, squash: this.opts.squash, emptyLayer: !this.opts.squash, timestamp: this.opts.timestamp,
-        createdBy: '/bin/sh -c #(nop) LABEL and ANNOTATION from the command line', warn: this.warn,
+        createdBy: '/bin/sh -c #(nop) LABEL and ANNOTATION from the command line', warn: this.warn, intermediate: true,
       });
       id = res.id;
     }

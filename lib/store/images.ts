@@ -10,6 +10,8 @@ import { withLock } from './lock.js';
 
 /** The annotation the OCI image layout uses to name a manifest in index.json. */
 export const REF_NAME = 'org.opencontainers.image.ref.name';
+/** On an index entry: an image `bud` committed for a step, listed by `images` only with --all while unnamed. */
+export const INTERMEDIATE = 'dev.hod.intermediate';
 
 /** One image of the store: a manifest reachable from index.json, with every name that points at it. */
 export interface StoredImage {
@@ -18,6 +20,8 @@ export interface StoredImage {
   manifestDigest: string;
   manifestDescriptor: Descriptor;
   names: string[];
+  /** A build step's image (INTERMEDIATE). */
+  intermediate?: boolean;
 }
 
 /**
@@ -52,7 +56,7 @@ export class ImageIndex {
       let img = byDigest.get(desc.digest);
       if (!img) {
         const manifest = this.blobs.readJson<Manifest>(desc.digest);
-        img = { id: hexOf(manifest.config.digest), manifestDigest: desc.digest, manifestDescriptor: stripName(desc), names: [] };
+        img = { id: hexOf(manifest.config.digest), manifestDigest: desc.digest, manifestDescriptor: stripName(desc), names: [], intermediate: desc.annotations?.[INTERMEDIATE] === 'true' };
         byDigest.set(desc.digest, img);
       }
       const name = desc.annotations?.[REF_NAME];
