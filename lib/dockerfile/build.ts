@@ -26,6 +26,7 @@ import { tmpName } from '../store/atomic.js';
 import { safeJoin } from '../store/pathsafe.js';
 import type { Store } from '../store/store.js';
 import { BuildCache, cacheKey } from './cache.js';
+import { cacheComment, RemoteCache } from './remote-cache.js';
 import { expandWord, type Lookup } from './lex.js';
 import { parseDockerfile, splitRawWords, type Instruction, type ParsedDockerfile } from './parse.js';
 import { runStep } from './run-step.js';
@@ -58,6 +59,10 @@ export interface BudOptions {
   buildContexts?: Map<string, string>;
   /** SSH agent id -> socket, for RUN --mount=type=ssh. */
   ssh?: Map<string, string>;
+  /** `--cache-to REPO`: push each built step's image as REPO:<cache key>. */
+  cacheTo?: string;
+  /** `--cache-from REPO`: look for a step's image there before building it. */
+  cacheFrom?: string[];
   /** Secret id -> host file, for RUN --mount=type=secret. */
   secrets?: Map<string, string>;
   /** Remove the working containers afterwards (default true), even when the build fails. */
@@ -107,12 +112,15 @@ class Build {
   globals = new Map<string, string | undefined>();
   stages: Stage[] = [];
 
+  readonly remote: RemoteCache;
+
   constructor(readonly store: Store, readonly opts: BudOptions) {
     this.df = parseDockerfile(opts.dockerfile.content, opts.dockerfile.name);
     this.cache = new BuildCache(store);
     this.log = opts.log ?? (() => undefined);
     this.warn = opts.warn ?? this.log;
     this.buildArgs = opts.buildArgs ?? new Map();
+    this.remote = new RemoteCache(store, { to: opts.cacheTo, from: opts.cacheFrom ?? [], client: opts.pullOptions ?? {}, warn: this.warn, log: this.log });
   }
 
   get layers(): boolean {
@@ -138,7 +146,9 @@ class Build {
       });
       const unused = [...this.buildArgs.keys()].filter((k) => !this.usedArgs.has(k) && !PROXY_ARGS.includes(k));
       if (unused.length) this.warn(`[Warning] one or more build args were not consumed: [${unused.sort().join(' ')}]`);
-      return await this.finish(last!);
+      const result = await this.finish(last!);
+      await this.remote.flush();
+      return result;
     } finally {
       this.cache.save();
       if (this.opts.rm !== false) for (const id of this.containers) await remove(this.store, id).catch(() => undefined);
@@ -484,7 +494,12 @@ class Build {
     const parent = st.imageId ?? 'scratch';
     const keyOf = async () => cacheKey([parent, this.opts.format ?? 'oci', ...(await Promise.all(keyParts))]);
     if (this.layers && !this.opts.noCache && !st.mustMiss) {
-      const hit = this.cache.lookup(await keyOf());
+      const key = await keyOf();
+      let hit = this.cache.lookup(key);
+      if (!hit && this.remote.enabled) {
+        hit = await this.remote.fetch(key);
+        if (hit) this.cache.record(key, hit);
+      }
       if (hit) {
         this.log(`--> Using cache ${hit}`);
         this.log(`--> ${shortId(hit)}`);
@@ -505,10 +520,12 @@ class Build {
     const text = historyText ?? ins.text;
     const createdBy = settingsOnly ? `/bin/sh -c #(nop) ${text}` : ins.keyword === 'RUN' ? `${runPrefix}/bin/sh -c ${ins.args}` : `/bin/sh -c #(nop) ${text}`;
     const res = await commit(this.store, st.ctr!, undefined, {
-      format: this.opts.format, emptyLayer: settingsOnly, alwaysLayer: !settingsOnly, createdBy, timestamp: this.opts.timestamp, warn: () => undefined, intermediate: true,
+      format: this.opts.format, emptyLayer: settingsOnly, alwaysLayer: !settingsOnly, createdBy, timestamp: this.opts.timestamp, warn: () => undefined,
+      intermediate: true, historyComment: cacheComment(key),
     });
     st.imageId = res.id;
     this.cache.record(key, res.id);
+    this.remote.publish(key, res.id);
     this.log(`--> ${shortId(res.id)}`);
   }
 

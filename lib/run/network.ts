@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SystemError } from '../errors.js';
 import { inUserNamespace } from '../store/userns.js';
+import { pidAlive } from '../store/lock.js';
 
 export const CNI_PATHS = ['/usr/lib/cni', '/opt/cni/bin', '/usr/libexec/cni'];
 export const SUBNET = '10.89.0.0/24';
@@ -114,7 +115,8 @@ function ensureMasquerade(): void {
  * /run/netns for root, else a file in `dir` (the run's bundle, the user's own).
  */
 export function newNetnsId(dir: string): { id: string; netns: string } {
-  const id = `hod-${crypto.randomBytes(6).toString('hex')}`;
+  // the pid in the name lets a later run find the namespaces of a hod that was killed (reapStale)
+  const id = `hod-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   return { id, netns: inUserNamespace() ? path.join(dir, 'netns') : `/run/netns/${id}` };
 }
 
@@ -123,6 +125,7 @@ export async function setupPrivateNetwork(id: string, netnsPath: string): Promis
   const dir = pluginDir();
   fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
   ensureMasquerade();
+  reapStale(dir);
   // asynchronous, so that the caller writes the runtime spec meanwhile
   await new Promise<void>((resolve, reject) => {
     const ip = spawn('ip', ['netns', 'add', id], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -161,11 +164,30 @@ export async function setupPrivateNetwork(id: string, netnsPath: string): Promis
         removeNs();
       }
     },
-    teardownInBackground: () => {
-      const script = 'printf %s "$HOD_CNI_CONFIG" | "$CNI_PATH/bridge" >/dev/null 2>&1; ip netns del "$CNI_CONTAINERID" >/dev/null 2>&1';
-      spawn('sh', ['-c', script], { detached: true, stdio: 'ignore', env: { ...pluginEnv(dir, 'DEL', id, netns), HOD_CNI_CONFIG: cniConfig() } }).unref();
-    },
+    teardownInBackground: () => teardownDetached(dir, id, netns),
   };
+}
+
+function teardownDetached(dir: string, id: string, netns: string): void {
+  const script = 'printf %s "$HOD_CNI_CONFIG" | "$CNI_PATH/bridge" >/dev/null 2>&1; ip netns del "$CNI_CONTAINERID" >/dev/null 2>&1';
+  spawn('sh', ['-c', script], { detached: true, stdio: 'ignore', env: { ...pluginEnv(dir, 'DEL', id, netns), HOD_CNI_CONFIG: cniConfig() } }).unref();
+}
+
+/**
+ * The namespaces (and addresses) of a hod that was killed before it could tear them down, as a build pod
+ * killed mid-RUN is: their names carry the pid, and a pid that is gone frees them.
+ */
+function reapStale(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/run/netns');
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^hod-(\d+)-[0-9a-f]+$/.exec(name);
+    if (m && !pidAlive(Number(m[1]))) teardownDetached(dir, name, `/run/netns/${name}`);
+  }
 }
 
 /** Rootless: a namespace bound on a file, and slirp4netns serving it until teardown. */

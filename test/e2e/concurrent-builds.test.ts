@@ -64,6 +64,10 @@ describe('concurrent builds and system check', function () {
     expect(next.stderr).to.include('Using cache');
     const check = hod(t.root, ['system', 'check']);
     expect(check.status, check.stdout).to.equal(0);
+    // the killed hod's network namespace (named for its pid) was freed by the next build's RUN steps
+    const leftover = () => (fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []).filter((n) => n.startsWith(`hod-${child.pid}-`));
+    for (let i = 0; i < 40 && leftover().length; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(leftover()).to.deep.equal([]);
     // the killed build's working container stays, as after any crash: rm -a clears it once its command is over
     let rm = hod(t.root, ['rm', '-a']);
     for (let i = 0; i < 50 && rm.status !== 0; i++) {

@@ -84,11 +84,12 @@ describe('run (runc)', function () {
     } finally {
       server.close();
     }
-    // torn down by a detached shell right after the command: give it a moment
-    const clean = () => (fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []).join() === netnsBefore.join()
-      // the address went back to the pool: host-local keeps one file per address in use
+    // torn down by a detached shell right after the command (this run's and the earlier tests'): give it a
+    // moment, then no namespace of hod's is left and every address is back in the pool (host-local keeps one
+    // file per address in use)
+    const clean = () => (fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []).filter((n) => n.startsWith('hod-') && !netnsBefore.includes(n)).length === 0
       && fs.readdirSync('/run/hod-cni/ipam/hod').filter((f) => /^\d/.test(f)).length === 0;
-    for (let i = 0; i < 40 && !clean(); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 60 && !clean(); i++) await new Promise((r) => setTimeout(r, 50));
     expect(clean()).to.equal(true);
   });
 

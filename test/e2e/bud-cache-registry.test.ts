@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { hodAsync, hodOk, makeBusybox, tempRoot } from '../helpers.js';
+import { startRegistry, type Registry } from '../registry/server.js';
+
+/** --cache-to / --cache-from: build pods share their steps through a registry on loopback. */
+describe('bud cache through a registry', function () {
+  this.timeout(180_000);
+  let reg: Registry;
+  let ctx: string;
+  const stores: ReturnType<typeof tempRoot>[] = [];
+  let first: string | undefined;
+  // every store has the same base image (same id), as pods pulling it from one registry do
+  const store = async () => {
+    const t = tempRoot();
+    stores.push(t);
+    if (first === undefined) {
+      makeBusybox(t.root, 'busybox:1');
+      expect((await hodAsync(t.root, ['push', '--tls-verify=false', 'busybox:1', `docker://${reg.host}/base/busybox:1`])).status).to.equal(0);
+      first = t.root;
+    } else {
+      expect((await hodAsync(t.root, ['pull', '--tls-verify=false', '-q', `docker://${reg.host}/base/busybox:1`])).status).to.equal(0);
+      hodOk(t.root, ['tag', `${reg.host}/base/busybox:1`, 'busybox:1']);
+    }
+    return t.root;
+  };
+  const read = (root: string, image: string, file: string) => {
+    const c = hodOk(root, ['from', image]);
+    try {
+      return fs.readFileSync(path.join(hodOk(root, ['mount', c]), file), 'utf8');
+    } finally {
+      hodOk(root, ['rm', c]);
+    }
+  };
+
+  before(async () => {
+    reg = await startRegistry();
+    ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-bud-rc-'));
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), [
+      'FROM busybox:1',
+      'RUN cat /proc/sys/kernel/random/uuid > /first && echo ran-first-step',
+      'COPY data.txt /data.txt',
+      'RUN cat /proc/sys/kernel/random/uuid > /second && echo ran-second-step',
+      'ENV DONE=1',
+    ].join('\n'));
+    fs.writeFileSync(path.join(ctx, 'data.txt'), 'data');
+  });
+  after(async () => {
+    await reg?.stop();
+    for (const t of stores) t.cleanup();
+    fs.rmSync(ctx, { recursive: true, force: true });
+  });
+
+  it('pushes every built step with --cache-to, and a build on an empty store runs no RUN with --cache-from', async () => {
+    const a = await store();
+    const repo = `${reg.host}/team/cache`;
+    const built = await hodAsync(a, ['bud', '--tls-verify=false', '--cache-to', repo, '-t', 'app:1', ctx]);
+    expect(built.status, built.stderr).to.equal(0);
+    expect(built.stderr).to.match(/^ran-first-step$/m).and.match(/^ran-second-step$/m);
+
+    const b = await store();
+    const reused = await hodAsync(b, ['bud', '--tls-verify=false', '--cache-from', repo, '-t', 'app:1', ctx]);
+    expect(reused.status, reused.stderr).to.equal(0);
+    // the steps' own output, not their STEP lines
+    expect(reused.stderr).not.to.match(/^ran-first-step$/m);
+    expect(reused.stderr).not.to.match(/^ran-second-step$/m);
+    expect(reused.stderr.match(/Using cache/g)).to.have.length(4);
+    expect(reused.stdout).to.equal(built.stdout);
+    expect(read(b, 'app:1', 'second')).to.equal(read(a, 'app:1', 'second'));
+    // the pulled steps are the store's own cache now, not names of their own
+    expect(hodOk(b, ['images', '--format', '{{.Name}}']).split('\n').filter((n) => n.includes('cache'))).to.deep.equal([]);
+  });
+
+  it('ignores, with a warning, a cache image that was not built for its key, and builds the step', async () => {
+    const a = await store();
+    const repo = `${reg.host}/team/tampered`;
+    expect((await hodAsync(a, ['bud', '--tls-verify=false', '--cache-to', repo, '-t', 'app:1', ctx])).status).to.equal(0);
+    // the first RUN step's key, from its history comment; another image goes under its tag
+    const history = JSON.parse(hodOk(a, ['inspect', '--format', '{{json .OCIv1.history}}', 'app:1'])) as { comment?: string }[];
+    const key = history[1]!.comment!.replace('hod cache key ', '');
+    const pushed = await hodAsync(a, ['push', '--tls-verify=false', 'busybox:1', `docker://${repo}:${key}`]);
+    expect(pushed.status, pushed.stderr).to.equal(0);
+
+    const c = await store();
+    const r = await hodAsync(c, ['bud', '--tls-verify=false', '--cache-from', repo, '-t', 'app:1', ctx]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stderr).to.include(`cache image ${repo}:${key} was not built for this step`);
+    expect(r.stderr).to.match(/^ran-first-step$/m);
+    expect(read(c, 'app:1', 'first')).not.to.equal(read(a, 'app:1', 'first'));
+  });
+});
