@@ -18,9 +18,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Rootless runs reach the network through slirp4netns, which opens /dev/net/tun: stock Debian makes it 0666
-# (udev), some VMs and containers leave it 0600.
-if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" = 600 ]; then chmod 0666 /dev/net/tun; fi
+# Rootless runs reach the network through slirp4netns, which opens /dev/net/tun, and mount with fuse-overlayfs
+# where kernel overlay is refused, which opens /dev/fuse: stock Debian makes both 0666 (udev), some VMs and
+# containers leave them 0600.
+for dev in /dev/net/tun /dev/fuse; do
+  if [ -c "$dev" ] && [ "$(stat -c %a "$dev")" = 600 ]; then chmod 0666 "$dev"; fi
+done
 # The distribution registry package starts a service on install; tests start their own on loopback.
 systemctl disable --now docker-registry >/dev/null 2>&1 || true
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { ImageConfig, Manifest } from '../image/types.js';
 import { isIndexType } from '../store/images.js';
 import { hexOf } from '../store/paths.js';
-import type { Store } from '../store/store.js';
+import { isOverlayLike, type Store } from '../store/store.js';
 import { collectGarbage } from './images.js';
 import { listRecords } from './records.js';
 
@@ -74,7 +74,7 @@ export function checkStore(store: Store, opts: { repair?: boolean } = {}): Check
   for (const rec of listRecords(store)) {
     for (const d of rec.layers) {
       usedDiffIds.add(hexOf(d));
-      if (rec.driver === 'overlay' && !fs.existsSync(store.paths.layer(d))) problems.push(`container ${rec.name}: its layer ${d} is not unpacked in layers/`);
+      if (isOverlayLike(rec.driver) && !fs.existsSync(store.paths.layer(d))) problems.push(`container ${rec.name}: its layer ${d} is not unpacked in layers/`);
     }
     rec.baseLayerDigests.forEach((l) => usedBlobs.add(l.digest));
   }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { hostPlatform, type ImageConfig } from '../image/types.js';
 import { driverFor } from '../mount/driver.js';
 import { ensureLayerDir } from '../store/layers.js';
-import type { Store } from '../store/store.js';
+import { isOverlayLike, type Store } from '../store/store.js';
 import { HodError, NotFoundError } from '../errors.js';
 import type { PullOptions } from '../pull/pull.js';
 import type { StoredImage } from '../store/images.js';
@@ -70,7 +70,7 @@ export async function from(store: Store, image: string, opts: FromOptions = {}):
       history: config.history ?? [],
       annotations: {},
     };
-    if (store.driver === 'overlay') {
+    if (isOverlayLike(store.driver)) {
       for (let i = 0; i < base.layers.length; i++) await ensureLayerDir(store, base.layers[i], base.baseLayerDigests[i].digest);
     }
   }

@@ -1,4 +1,5 @@
 import type { ContainerConfig, History, ImageFormat } from '../image/types.js';
+import type { DriverName } from '../store/store.js';
 
 /** What `builder.json` holds: everything needed to mount, configure and commit one working container. */
 export interface BuilderRecord {
@@ -13,7 +14,7 @@ export interface BuilderRecord {
   layers: string[];
   /** Compressed descriptors of the base layers, reused verbatim when committing on top of them. */
   baseLayerDigests: { digest: string; size: number; mediaType: string }[];
-  driver: 'overlay' | 'vfs';
+  driver: DriverName;
   /** Set while the root filesystem is mounted. */
   mountPoint?: string;
   /** Image-level config: platform and metadata. */

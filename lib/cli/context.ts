@@ -1,4 +1,4 @@
-import { Store, type DriverName } from '../store/store.js';
+import { DRIVERS, Store, type DriverName } from '../store/store.js';
 import { UsageError } from '../errors.js';
 import { str } from './flags.js';
 
@@ -14,6 +14,6 @@ export interface Context {
 /** Open the store that --root / --storage-driver (or their environment variables) point at. */
 export function openStore(ctx: Context): Store {
   const driver = str(ctx.flags, 'storage-driver');
-  if (driver !== undefined && driver !== 'overlay' && driver !== 'vfs') throw new UsageError(`--storage-driver: unknown driver "${driver}" (overlay or vfs)`);
+  if (driver !== undefined && !DRIVERS.includes(driver as DriverName)) throw new UsageError(`--storage-driver: unknown driver "${driver}" (${DRIVERS.join(', ')})`);
   return Store.open({ root: str(ctx.flags, 'root'), storageDriver: driver as DriverName | undefined });
 }

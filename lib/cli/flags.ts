@@ -26,7 +26,7 @@ export interface VerbSpec {
 
 export const GLOBAL_FLAGS: Record<string, Flag> = {
   root: { type: 'string', arg: 'path', desc: 'store root (default /var/lib/hod as root, else ~/.local/share/hod; $HOD_ROOT)' },
-  'storage-driver': { type: 'string', arg: 'overlay|vfs', desc: 'root filesystem driver ($STORAGE_DRIVER)' },
+  'storage-driver': { type: 'string', arg: 'overlay|fuse-overlayfs|vfs', desc: 'root filesystem driver ($STORAGE_DRIVER; default: overlay, rootless the first that works)' },
   'log-level': { type: 'string', arg: 'level', desc: 'error, warn, info or debug (debug shows stack traces)' },
   help: { type: 'boolean', alias: 'h', desc: 'show help' },
 };

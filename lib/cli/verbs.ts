@@ -33,6 +33,6 @@ export const VERBS = {
 export type Verb = keyof typeof VERBS;
 
 /** Verbs that a non-root user runs inside `hod unshare`'s user namespace, entered by themselves. */
-export const NEEDS_USERNS: readonly string[] = ['from', 'umount', 'unmount', 'run', 'commit', 'bud', 'build', 'copy', 'add', 'rm', 'rmi', 'pull'];
+export const NEEDS_USERNS: readonly string[] = ['from', 'umount', 'unmount', 'run', 'commit', 'bud', 'build', 'copy', 'add', 'rm', 'rmi', 'pull', 'info'];
 
 export const ALIASES: Record<string, Verb> = { ps: 'containers', list: 'containers', ls: 'containers', unmount: 'umount', 'list-images': 'images', build: 'bud' };

@@ -15,9 +15,9 @@ export interface ChangeOptions {
   xattrs: XattrMap;
 }
 
-/** overlayfs' own bookkeeping attributes never belong in a layer. */
-const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
-const OPAQUE_XATTRS = ['trusted.overlay.opaque', 'user.overlay.opaque'];
+/** overlayfs' (and fuse-overlayfs') own bookkeeping attributes never belong in a layer. */
+const OVERLAY_XATTR = /^((trusted|user)\.overlay|user\.fuseoverlayfs)\./;
+const OPAQUE_XATTRS = ['trusted.overlay.opaque', 'user.overlay.opaque', 'user.fuseoverlayfs.opaque'];
 
 function mtimeOf(st: fs.Stats, o: ChangeOptions): number {
   if (o.timestamp !== undefined) return o.timestamp;

@@ -11,7 +11,7 @@ import { vfsRootfs } from '../mount/vfs.js';
 import { tmpName } from '../store/atomic.js';
 import { adoptLayerDir } from '../store/layers.js';
 import { sha256 } from '../store/blobs.js';
-import type { Store } from '../store/store.js';
+import { isOverlayLike, type Store } from '../store/store.js';
 import { INTERMEDIATE } from '../store/images.js';
 import { getXattrsTree } from '../store/xattr.js';
 import { overlayChanges, vfsChanges, type ChangeOptions } from './changes.js';
@@ -77,7 +77,7 @@ export async function commit(store: Store, container: string, imageName: string 
   const driver = await driverFor(rec.driver);
 
   // Keeping the layer unpacked moves the upper dir, which needs the overlay unmounted: start that now.
-  const unmounting = !opts.squash && !opts.emptyLayer && rec.driver === 'overlay' ? unmountInBackground(store, rec) : undefined;
+  const unmounting = !opts.squash && !opts.emptyLayer && isOverlayLike(rec.driver) ? unmountInBackground(store, rec) : undefined;
   try {
     return await commitChanges(store, rec, names, format, driver, opts, unmounting);
   } catch (err) {
@@ -92,9 +92,9 @@ async function commitChanges(store: Store, rec: BuilderRecord, names: string[], 
   if (!opts.emptyLayer) {
     let root: string;
     if (opts.squash) root = driver.mount(store, rec);
-    else root = rec.driver === 'overlay' ? overlayDirs(store, rec).upper : vfsRootfs(store, rec);
+    else root = isOverlayLike(rec.driver) ? overlayDirs(store, rec).upper : vfsRootfs(store, rec);
     const changeOpts: ChangeOptions = { timestamp: opts.timestamp, clamp, xattrs: await getXattrsTree(root) };
-    source = (opts.squash || rec.driver === 'overlay'
+    source = (opts.squash || isOverlayLike(rec.driver)
       ? overlayChanges(root, changeOpts)
       : vfsChanges(root, snapshotFile(store.paths.container(rec.id)), changeOpts))[Symbol.iterator]();
   }
@@ -190,7 +190,7 @@ async function keepLayerUnpacked(store: Store, rec: BuilderRecord, layer: Descri
     return;
   }
   const { upper } = overlayDirs(store, rec);
-  const driver = await driverFor('overlay');
+  const driver = await driverFor(rec.driver);
   const wasMounted = mount === 'unmounted';
   if (mount !== 'busy') {
     // record first: a crash before the rename leaves a record whose new layer is rebuilt from its blob

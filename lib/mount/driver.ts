@@ -1,9 +1,9 @@
 import type { BuilderRecord } from '../builder/types.js';
-import type { Store } from '../store/store.js';
+import type { DriverName, Store } from '../store/store.js';
 
 /** A root filesystem driver: how a builder's rootfs is laid out, mounted, and where its changes live. */
 export interface MountDriver {
-  readonly name: 'overlay' | 'vfs';
+  readonly name: DriverName;
   /** Lay out a new builder's directory (called before its record exists). */
   create(store: Store, rec: BuilderRecord, dir: string): Promise<void>;
   /** Mount (if needed) and return the path of the root filesystem. Idempotent. */
@@ -14,7 +14,8 @@ export interface MountDriver {
   destroy(store: Store, rec: BuilderRecord): void;
 }
 
-export async function driverFor(name: 'overlay' | 'vfs'): Promise<MountDriver> {
+export async function driverFor(name: DriverName): Promise<MountDriver> {
   if (name === 'vfs') return (await import('./vfs.js')).vfsDriver;
-  return (await import('./overlay.js')).overlayDriver;
+  const { overlayDriver, fuseOverlayDriver } = await import('./overlay.js');
+  return name === 'fuse-overlayfs' ? fuseOverlayDriver : overlayDriver;
 }

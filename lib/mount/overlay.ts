@@ -39,14 +39,17 @@ export const overlayDriver: MountDriver = {
     // the lower copy adds nothing the upper one does not give again above everything between them
     const top = [...new Set([...rec.layers].reverse().map((d) => hexOf(d)))];
     const lowers = top.length ? top : [path.relative(store.paths.layers, store.paths.emptyLayer)];
+    const dirs = `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work}`;
     // in a user namespace the kernel refuses redirect_dir (it needs trusted.* attributes) and wants userxattr
     const own = inUserNamespace() ? 'userxattr' : 'redirect_dir=off';
-    const opts = `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work},${own},metacopy=off,index=off`;
+    const [cmd, args] = this.name === 'fuse-overlayfs'
+      ? ['fuse-overlayfs', ['-o', dirs, merged]]
+      : ['mount', ['-t', 'overlay', 'overlay', '-o', `${dirs},${own},metacopy=off,index=off`, merged]];
     try {
-      execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', opts, merged], { cwd: store.paths.layers, stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(cmd, args, { cwd: store.paths.layers, stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
       const msg = (err as { stderr?: Buffer }).stderr?.toString().trim() || String(err);
-      throw new SystemError(`cannot mount overlay for container ${rec.name}: ${msg} (try --storage-driver vfs)`, { cause: err });
+      throw new SystemError(`cannot mount ${this.name} for container ${rec.name}: ${msg} (try --storage-driver vfs)`, { cause: err });
     }
     return merged;
   },
@@ -79,6 +82,9 @@ export const overlayDriver: MountDriver = {
     discardTree(store.paths, store.paths.container(rec.id));
   },
 };
+
+/** The same layout, mounted by fuse-overlayfs in user space: for user namespaces where kernel overlay is refused. */
+export const fuseOverlayDriver: MountDriver = { ...overlayDriver, name: 'fuse-overlayfs' };
 
 /**
  * Unmount without blocking, for commit: it runs beside the commit's first reads instead of after the layer

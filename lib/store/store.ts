@@ -3,10 +3,17 @@ import path from 'node:path';
 import { BlobStore } from './blobs.js';
 import { ImageIndex } from './images.js';
 import { StorePaths, defaultRoot } from './paths.js';
+import { chooseDriver } from './choose-driver.js';
 import { pidAlive } from './lock.js';
 import { isTrash } from './discard.js';
 
-export type DriverName = 'overlay' | 'vfs';
+export type DriverName = 'overlay' | 'fuse-overlayfs' | 'vfs';
+export const DRIVERS: readonly DriverName[] = ['overlay', 'fuse-overlayfs', 'vfs'];
+
+/** overlay and fuse-overlayfs lay a container out alike: layers/ as lower dirs, its own upper/. */
+export function isOverlayLike(d: DriverName): boolean {
+  return d !== 'vfs';
+}
 
 export interface StoreOptions {
   root?: string;
@@ -32,7 +39,7 @@ export class Store {
   /** Open (creating on first use) the store at `root`, and clear what dead hod processes left in tmp/. */
   static open(opts: StoreOptions = {}): Store {
     const root = path.resolve(opts.root ?? defaultRoot());
-    const driver = opts.storageDriver ?? driverFromEnv() ?? 'overlay';
+    const driver = opts.storageDriver ?? driverFromEnv() ?? chooseDriver(root);
     const store = new Store(root, driver);
     store.init();
     return store;
@@ -69,5 +76,5 @@ export class Store {
 
 function driverFromEnv(): DriverName | undefined {
   const d = process.env.STORAGE_DRIVER ?? process.env.HOD_STORAGE_DRIVER;
-  return d === 'vfs' || d === 'overlay' ? d : undefined;
+  return DRIVERS.includes(d as DriverName) ? (d as DriverName) : undefined;
 }

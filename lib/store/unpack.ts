@@ -791,7 +791,7 @@ function xattrsOf(pax: PaxRecords): Xattrs | undefined {
       if (out && name in out) continue; // SCHILY wins
       value = Buffer.from(v.toString('latin1'), 'base64');
     } else continue;
-    if (name === '' || name.startsWith(OVERLAY_XATTR_PREFIX) || name.startsWith('user.overlay.')) continue;
+    if (name === '' || name.startsWith(OVERLAY_XATTR_PREFIX) || name.startsWith('user.overlay.') || name.startsWith('user.fuseoverlayfs.')) continue;
     (out ??= {})[name] = value;
   }
   return out;

@@ -115,6 +115,32 @@ describe('rootless (an unprivileged user the test makes)', function () {
     expect(hodAs(USER, `rm ${c.stdout.trim()}`).status).to.equal(0);
   });
 
+  it('chooses the storage driver by itself, says so in info, and builds on fuse-overlayfs too', function () {
+    const info = hodAs(USER, 'info');
+    expect(info.status, info.stderr).to.equal(0);
+    // this kernel mounts overlay in a user namespace; the choice is kept in the store
+    expect(JSON.parse(info.stdout).store.GraphDriverName).to.equal('overlay');
+    expect(fs.readFileSync(path.join(dir, `store-${USER}`, 'storage-driver'), 'utf8').trim()).to.equal('overlay');
+
+    const fuseStore = path.join(dir, 'store-fuse');
+    fs.mkdirSync(fuseStore);
+    execFileSync('chown', [`${USER}:`, fuseStore]);
+    const fuse = (args: string) => as(USER, `HOD_ROOT=${fuseStore} STORAGE_DRIVER=fuse-overlayfs ${dir}/bin/hod ${args}`);
+    const base = fuse(`unshare sh -c 'set -e; c=$(${dir}/bin/hod from scratch); m=$(${dir}/bin/hod mount $c); mkdir -p $m/bin $m/d; cp ${dir}/busybox $m/bin/busybox; ln -s busybox $m/bin/sh; echo a > $m/a; echo b > $m/d/b; ${dir}/bin/hod config --env PATH=/bin $c; ${dir}/bin/hod commit -q --rm $c busybox:1'`);
+    expect(base.status, base.stderr).to.equal(0);
+    fs.mkdirSync(path.join(dir, 'ctx-fuse'));
+    fs.writeFileSync(path.join(dir, 'ctx-fuse', 'Dockerfile'), 'FROM busybox:1\nRUN rm /a && rm -rf /d && mkdir /d && echo n > /d/n\n');
+    execFileSync('chmod', ['-R', 'a+rX', path.join(dir, 'ctx-fuse')]);
+    const built = fuse(`bud -t fused:1 ${dir}/ctx-fuse`);
+    expect(built.status, built.stderr).to.equal(0);
+    const ls = fuse(`unshare sh -c 'c=$(${dir}/bin/hod from fused:1); m=$(${dir}/bin/hod mount $c); ls $m $m/d'`);
+    expect(ls.status, ls.stderr).to.equal(0);
+    const out = ls.stdout.split('\n');
+    expect(out).to.include('n').and.not.include('a').and.not.include('b');
+    const rec = JSON.parse(fs.readFileSync(path.join(fuseStore, 'containers', fs.readdirSync(path.join(fuseStore, 'containers'))[0]!, 'builder.json'), 'utf8'));
+    expect(rec.driver).to.equal('fuse-overlayfs');
+  });
+
   it('gives a rootless run its own network through slirp4netns', function () {
     const c = hodAs(USER, 'from busybox:1').stdout.trim();
     const r = hodAs(USER, `run ${c} -- sh -c 'busybox ip -4 -o addr show tap0; busybox ip route'`);
