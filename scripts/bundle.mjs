@@ -52,6 +52,16 @@ await build({
   banner: { js: "const __hodModuleUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../lib/cli/bundle.js')).href;" },
 });
 
+// Worker threads that import packages get a bundle of their own too, so that the verb bundles need no
+// node_modules at all (a copy of bin/ and dist/ runs anywhere, a pod's image for one).
+await build({
+  ...common,
+  entryPoints: [{ in: path.join(root, 'dist', 'lib', 'builder', 'source-digest-worker.js'), out: 'source-digest-worker' }],
+  plugins: [vendor],
+  define: { 'import.meta.url': '__hodModuleUrl' },
+  banner: { js: "const __hodModuleUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../lib/cli/bundle.js')).href;" },
+});
+
 for (const [alias, verb] of Object.entries(ALIASES)) {
   fs.writeFileSync(path.join(outDir, `${alias}.cjs`), `module.exports = require('./${verb}.cjs');\n`);
 }

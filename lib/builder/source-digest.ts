@@ -81,7 +81,8 @@ export async function digestSources(contextDir: string, sources: string[], opts:
 /** digestSources on a worker thread: the same digest, while this thread does other work. */
 export function digestSourcesInWorker(contextDir: string, sources: string[], opts: { ignoreFile?: string; cache?: HashCache & { entries?: () => [string, string][] } } = {}): Promise<string> {
   return import('node:worker_threads').then(({ Worker }) => new Promise<string>((resolve, reject) => {
-    const worker = new Worker(new URL('../builder/source-digest-worker.js', import.meta.url), { execArgv: [] });
+    // the worker's own bundle (scripts/bundle.mjs): found from here in dist/lib/builder and from the verb bundles
+    const worker = new Worker(new URL('../../cli/source-digest-worker.cjs', import.meta.url), { execArgv: [] });
     worker.once('message', (reply: DigestReply) => {
       void worker.terminate();
       if ('error' in reply) return reject(new HodError('ENOENT', reply.error));

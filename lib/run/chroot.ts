@@ -32,12 +32,14 @@ function setupScript(input: ChrootInput): string {
   const r = q(input.rootfs);
   const lines = [
     'set -e',
-    `mount -t proc proc ${r}/proc`,
+    // a fresh proc is refused where /proc has paths masked by mounts (inside a container, a pod): the
+    // outer one, bound, still works there
+    `mount -t proc proc ${r}/proc 2>/dev/null || mount --rbind /proc ${r}/proc`,
     `mount -t tmpfs -o nosuid,mode=755,size=65536k tmpfs ${r}/dev`,
     ...DEVICES.map((d) => `: > ${r}/dev/${d} && mount --bind /dev/${d} ${r}/dev/${d}`),
     `mkdir -p ${r}/dev/shm && mount -t tmpfs -o nosuid,nodev,noexec,mode=1777 shm ${r}/dev/shm`,
     `ln -s /proc/self/fd ${r}/dev/fd && ln -s /proc/self/fd/0 ${r}/dev/stdin && ln -s /proc/self/fd/1 ${r}/dev/stdout && ln -s /proc/self/fd/2 ${r}/dev/stderr`,
-    input.network === 'host' ? `mount --rbind -o ro /sys ${r}/sys` : `mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${r}/sys`,
+    input.network === 'host' ? `mount --rbind -o ro /sys ${r}/sys` : `{ mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${r}/sys 2>/dev/null || mount --rbind /sys ${r}/sys; }`,
   ];
   for (const m of input.mounts) {
     const dest = `${r}${q(m.destination)}`;
@@ -47,7 +49,8 @@ function setupScript(input: ChrootInput): string {
       if (m.options?.includes('ro')) lines.push(`mount -o remount,bind,ro ${dest}`);
     }
   }
-  lines.push(`hostname ${q(input.hostname)}`);
+  // a pod's seccomp profile refuses sethostname without CAP_SYS_ADMIN: the command then keeps the pod's name
+  lines.push(`hostname ${q(input.hostname)} 2>/dev/null || true`);
   if (input.network !== 'host') lines.push('ip link set lo up 2>/dev/null || busybox ip link set lo up');
   const env = input.env.map(q).join(' ');
   const u = input.user;

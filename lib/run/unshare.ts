@@ -4,7 +4,7 @@
  * non-root user can mount overlays, chown files, run runc and commit. util-linux's unshare does the mapping
  * with newuidmap/newgidmap (package uidmap), as `--map-auto --map-root-user`.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { HodError, SystemError } from '../errors.js';
@@ -45,11 +45,31 @@ export function userNamespaceProblem(): string | undefined {
   return undefined;
 }
 
+const UNSHARE = ['--user', '--map-auto', '--map-root-user', '--mount', '--propagation', 'private'];
+
+/**
+ * Whether the namespace can be made here, tried once with nothing else to run: the command's own exit status
+ * could not tell a failed mapping from its own failure. In a container the mapping tools are what fail.
+ */
+function tryNamespace(): string | undefined {
+  const r = spawnSync('unshare', [...UNSHARE, 'true'], { encoding: 'utf8' });
+  if (r.error) return `cannot start unshare (util-linux): ${r.error.message}`;
+  if (r.status === 0) return undefined;
+  const err = r.stderr.trim().split('\n').pop() ?? '';
+  if (/newuidmap|newgidmap|uid_map|gid_map/.test(err)) {
+    return `cannot map the user namespace (${err}): without CAP_SYS_ADMIN, as in a pod, newuidmap and newgidmap need file capabilities instead of setuid (setcap cap_setuid+ep /usr/bin/newuidmap; setcap cap_setgid+ep /usr/bin/newgidmap) and the pod CAP_SETUID and CAP_SETGID`;
+  }
+  if (/Operation not permitted|Permission denied/.test(err)) {
+    return `cannot make a user namespace (${err}): the seccomp profile or kernel.unprivileged_userns_clone forbids it; allow unshare and clone with CLONE_NEWUSER`;
+  }
+  return `cannot make a user namespace: ${err}`;
+}
+
 /** Run `argv` in a new user and mount namespace; resolves to its exit code. */
 export function unshare(argv: string[]): Promise<number> {
-  const problem = userNamespaceProblem();
+  const problem = userNamespaceProblem() ?? tryNamespace();
   if (problem) throw new HodError('EUSERNS', problem);
-  const child = spawn('unshare', ['--user', '--map-auto', '--map-root-user', '--mount', '--propagation', 'private', '--', ...argv], {
+  const child = spawn('unshare', [...UNSHARE, '--', ...argv], {
     stdio: 'inherit',
     env: { ...process.env, _HOD_USERNS: '1' },
   });

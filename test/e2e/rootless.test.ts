@@ -5,17 +5,10 @@ import zlib from 'node:zlib';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { BUSYBOX, REPO } from '../helpers.js';
+import { ensureUser } from '../users.js';
 
 const USER = 'hodrootless';
 const NOSUB = 'hodnosubids';
-
-/** Make a user (with subordinate ids unless `subids` is false) if it is not there; returns its uid. */
-function ensureUser(name: string, subids: boolean): number {
-  if (spawnSync('id', ['-u', name]).status !== 0) execFileSync('useradd', ['-m', '-s', '/bin/sh', '-K', `SUB_UID_COUNT=${subids ? 65536 : 0}`, '-K', `SUB_GID_COUNT=${subids ? 65536 : 0}`, name]);
-  const has = (f: string) => fs.readFileSync(f, 'utf8').split('\n').some((l) => l.startsWith(`${name}:`));
-  if (subids && !(has('/etc/subuid') && has('/etc/subgid'))) execFileSync('usermod', ['--add-subuids', '300000-365535', '--add-subgids', '300000-365535', name]);
-  return Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
-}
 
 /** Every entry of a (gzipped) layer tarball: path -> "uid:gid". */
 function tarOwners(blob: string): Map<string, string> {
@@ -48,7 +41,7 @@ describe('rootless (an unprivileged user the test makes)', function () {
   const hodAs = (user: string, args: string) => as(user, `HOD_ROOT=${dir}/store-${user} ${dir}/bin/hod ${args}`);
 
   before(() => {
-    uid = ensureUser(USER, true);
+    uid = ensureUser(USER, true).uid;
     ensureUser(NOSUB, false);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-rootless-'));
     fs.chmodSync(dir, 0o755);
