@@ -58,6 +58,16 @@ export function makeBusybox(root: string, name = 'busybox:1'): string {
   return hodOk(root, ['commit', '--rm', ctr, name]);
 }
 
+/** A file of an image's root filesystem, read through a container made for it and removed after. */
+export function readFromImage(root: string, image: string, file: string): string {
+  const c = hodOk(root, ['from', image]);
+  try {
+    return fs.readFileSync(path.join(hodOk(root, ['mount', c]), file), 'utf8');
+  } finally {
+    hodOk(root, ['rm', c]);
+  }
+}
+
 /** Like `hod`, without blocking the event loop: for tests that serve HTTP from this process. */
 export function hodAsync(root: string, args: string[]): Promise<HodResult> {
   return new Promise((resolve) => {

@@ -343,7 +343,7 @@ class Build {
     const step = await runStep(ins, {
       file: this.df.file, escape: this.df.escape, lookup: this.lookupFor(st), shell: st.dockerOnly.Shell ?? DEFAULT_SHELL,
       contextDir: this.opts.contextDir, cacheMountDir: path.join(this.store.paths.root, 'build-cache', 'mounts'),
-      secrets: this.opts.secrets ?? new Map(), ssh: this.opts.ssh ?? new Map(), rootfsOf: (ref) => this.rootfsOf(ref, st.stage.index), scratch: () => this.scratch(),
+      secrets: this.opts.secrets ?? new Map(), ssh: this.opts.ssh ?? new Map(), rootfsOf: (ref) => this.rootfsOf(ref, st.stage.index, ins), scratch: () => this.scratch(),
     });
     const argText = env.filter((e) => !PROXY_ARGS.includes(e.slice(0, e.indexOf('=')))).sort();
     await this.cached(st, ins, [step.resolved, argText], async () => {
@@ -471,8 +471,8 @@ class Build {
     }
   }
 
-  private async rootfsOf(ref: string, before: number): Promise<string> {
-    const id = await this.imageFor(ref, before, this.df.instructions[0]!);
+  private async rootfsOf(ref: string, before: number, ins: Instruction): Promise<string> {
+    const id = await this.imageFor(ref, before, ins);
     const rec = await from(this.store, id, { pull: 'never' });
     this.containers.add(rec.id);
     return (await mount(this.store, rec.id)).path;

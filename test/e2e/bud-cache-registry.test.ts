@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { hodAsync, hodOk, makeBusybox, tempRoot } from '../helpers.js';
+import { hodAsync, hodOk, makeBusybox, readFromImage, tempRoot } from '../helpers.js';
 import { startRegistry, type Registry } from '../registry/server.js';
 
 /** --cache-to / --cache-from: build pods share their steps through a registry on loopback. */
@@ -26,14 +26,7 @@ describe('bud cache through a registry', function () {
     }
     return t.root;
   };
-  const read = (root: string, image: string, file: string) => {
-    const c = hodOk(root, ['from', image]);
-    try {
-      return fs.readFileSync(path.join(hodOk(root, ['mount', c]), file), 'utf8');
-    } finally {
-      hodOk(root, ['rm', c]);
-    }
-  };
+  const read = readFromImage;
 
   before(async () => {
     reg = await startRegistry();

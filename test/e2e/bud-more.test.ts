@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
-import { hod, hodAsync, hodOk, makeBusybox, tempRoot } from '../helpers.js';
+import { hod, hodAsync, hodOk, makeBusybox, readFromImage, tempRoot } from '../helpers.js';
 
 /** bud's contexts (stdin tarball, URL, git, --build-context), here-documents, ONBUILD, ADD --checksum, --jobs. */
 describe('bud: contexts, here-documents, triggers, parallel stages', function () {
@@ -17,14 +17,7 @@ describe('bud: contexts, here-documents, triggers, parallel stages', function ()
     fs.mkdirSync(path.dirname(path.join(ctx, rel)), { recursive: true });
     fs.writeFileSync(path.join(ctx, rel), content);
   };
-  const read = (image: string, file: string): string => {
-    const c = hodOk(t.root, ['from', image]);
-    try {
-      return fs.readFileSync(path.join(hodOk(t.root, ['mount', c]), file), 'utf8');
-    } finally {
-      hodOk(t.root, ['rm', c]);
-    }
-  };
+  const read = (image: string, file: string): string => readFromImage(t.root, image, file);
 
   before(() => {
     t = tempRoot();
