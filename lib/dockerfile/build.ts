@@ -13,7 +13,6 @@ import { add } from '../builder/add.js';
 import { config as editConfig, setConfigFields } from '../builder/config.js';
 import { mount, remove } from '../builder/containers.js';
 import { baseImage, from, type PullPolicy } from '../builder/from.js';
-import { digestSources, digestSourcesInWorker } from '../builder/source-digest.js';
 import { loadRecord } from '../builder/records.js';
 import { commit } from '../commit/commit.js';
 import { DockerfileError, HodError, RunError } from '../errors.js';
@@ -29,6 +28,7 @@ import { BuildCache, cacheKey } from './cache.js';
 import { cacheComment, RemoteCache } from './remote-cache.js';
 import { expandWord, type Lookup } from './lex.js';
 import { parseDockerfile, splitRawWords, type Instruction, type ParsedDockerfile } from './parse.js';
+import { planCopy } from './copy-step.js';
 import { runStep } from './run-step.js';
 import { DEFAULT_SHELL, settingsEdit } from './settings.js';
 import { argDeclarations, plan, platformArgs, PROXY_ARGS, type Platform, type Stage } from './stages.js';
@@ -367,82 +367,29 @@ class Build {
   }
 
   private async copyInstruction(st: StageState, ins: Instruction): Promise<void> {
-    const lookup = this.lookupFor(st);
-    const x = (w: string) => expandWord(w, lookup, this.df.escape);
-    const flag = (n: string) => {
-      const f = ins.flags.find((g) => g.name === n);
-      return f ? x(f.value ?? '') : undefined;
-    };
-    for (const f of ins.flags) {
-      if (!['from', 'chown', 'chmod', 'link', 'checksum', 'keep-git-dir', 'parents', 'exclude'].includes(f.name)) throw this.fail(ins, `${ins.keyword}: unknown flag --${f.name}`);
-      if ((f.name === 'parents' || f.name === 'exclude') && f.value !== 'false') throw this.fail(ins, `${ins.keyword} --${f.name} is not supported yet`);
-    }
-    if (ins.keyword === 'COPY' && ins.flags.some((f) => f.name === 'checksum')) throw this.fail(ins, 'COPY: --checksum is only for ADD');
-    const words = ins.json ?? splitRawWords(ins.args, this.df.escape);
-    if (words.length < 2) throw this.fail(ins, `${ins.keyword} requires at least two arguments: one or more sources and a destination`);
-    const heredocNames = new Map(ins.heredocs.map((h) => [h.name, h]));
-    const isHeredoc = (w: string) => /^<<-?["']?(\w+)["']?$/.exec(w)?.[1];
-    const sources = words.slice(0, -1).map((w) => (ins.json || !isHeredoc(w) ? x(w) : w));
-    let dest = x(words[words.length - 1]!);
-    // buildah takes several sources into a destination without the trailing slash as a directory
-    if (words.length > 2 && !dest.endsWith('/')) dest += '/';
-    let fromRef = flag('from');
-    const named = fromRef !== undefined ? this.opts.buildContexts?.get(fromRef) : undefined;
-    if (named !== undefined) fromRef = named.startsWith('docker-image://') ? named.slice('docker-image://'.length) : undefined;
-    const checksum = flag('checksum');
-    if (checksum !== undefined) {
-      if (!/^sha256:[0-9a-f]{64}$/.test(checksum)) throw this.fail(ins, `ADD --checksum=${checksum}: expected sha256:<64 hex digits>`);
-      if (sources.length !== 1 || !/^https?:\/\//i.test(sources[0]!)) throw this.fail(ins, 'ADD --checksum needs exactly one http(s) source');
-    }
-    // a named build context that is a directory stands in for the main context, without its ignore file
-    const ownDir = named !== undefined && fromRef === undefined;
-    let contextDir = ownDir ? named : this.opts.contextDir;
-    let ignoreFile = ownDir ? undefined : this.opts.ignoreFile;
-    let fromImage: string | undefined;
-    let contentKey: string | Promise<string>;
-    let srcs = sources;
-    if (sources.some((s) => isHeredoc(s) && heredocNames.has(isHeredoc(s)!))) {
-      if (!sources.every((s) => isHeredoc(s))) throw this.fail(ins, `${ins.keyword}: here-documents cannot be mixed with other sources`);
-      contextDir = this.scratch();
-      ignoreFile = undefined;
-      srcs = sources.map((s) => {
-        const h = heredocNames.get(isHeredoc(s)!)!;
-        fs.writeFileSync(path.join(contextDir, h.name), h.expand ? x(h.content.replace(/(["'])/g, '\\$1')) : h.content, { mode: 0o644 });
-        return h.name;
-      });
-      contentKey = srcs.map((s) => fs.readFileSync(path.join(contextDir, s), 'utf8')).join('\0');
-    } else if (fromRef !== undefined) {
-      fromImage = await this.imageFor(fromRef, st.stage.index, ins);
-      contentKey = fromImage;
-    } else {
-      const local = srcs.filter((s) => !/^https?:\/\//i.test(s));
-      // a step that cannot hit the cache hashes its sources on a worker thread while they are copied
-      const digest = !local.length ? Promise.resolve('')
-        : st.mustMiss ? digestSourcesInWorker(contextDir, local, { ignoreFile, cache: this.cache.hashCache() })
-          : digestSources(contextDir, local, { ignoreFile, cache: this.cache.hashCache() });
-      contentKey = digest.catch((err: Error) => {
-        throw this.fail(ins, `${ins.keyword}: ${err.message}`, err);
-      });
-      if (!st.mustMiss) await contentKey;
-    }
-    const resolved = `${ins.keyword} ${ins.flags.map((f) => `--${f.name}=${x(f.value ?? '')}`).join(' ')} ${JSON.stringify(srcs)} ${dest}`;
-    await this.cached(st, ins, [resolved, contentKey], async () => {
+    const plan = await planCopy(ins, {
+      file: this.df.file, escape: this.df.escape, lookup: this.lookupFor(st), contextDir: this.opts.contextDir, ignoreFile: this.opts.ignoreFile,
+      buildContexts: this.opts.buildContexts, mustMiss: st.mustMiss, hashCache: this.cache.hashCache(),
+      imageFor: (ref) => this.imageFor(ref, st.stage.index, ins), scratch: () => this.scratch(),
+    });
+    await this.cached(st, ins, [plan.resolved, plan.contentKey], async () => {
       const ctr = await this.container(st);
       try {
-        const res = await add(this.store, ctr, srcs, dest, {
-          chown: flag('chown'), chmod: flag('chmod'), from: fromImage, contextDir: fromImage ? undefined : contextDir,
-          ignoreFile: fromImage ? undefined : ignoreFile, extract: ins.keyword === 'ADD', quiet: checksum === undefined,
+        const res = await add(this.store, ctr, plan.sources, plan.dest, {
+          chown: plan.chown, chmod: plan.chmod, from: plan.fromImage, contextDir: plan.fromImage ? undefined : plan.contextDir,
+          ignoreFile: plan.fromImage ? undefined : plan.ignoreFile, extract: ins.keyword === 'ADD', quiet: plan.checksum === undefined,
         });
-        if (checksum !== undefined && `sha256:${res.digest}` !== checksum) {
-          throw this.fail(ins, `ADD: the download has the digest sha256:${res.digest}, not the --checksum ${checksum}`);
+        if (plan.checksum !== undefined && `sha256:${res.digest}` !== plan.checksum) {
+          throw this.fail(ins, `ADD: the download has the digest sha256:${res.digest}, not the --checksum ${plan.checksum}`);
         }
       } catch (err) {
         if (err instanceof HodError && !(err instanceof DockerfileError)) throw this.fail(ins, `${ins.keyword}: ${err.message}`, err);
         throw err;
       }
       return false;
-    }, '', `${ins.keyword} ${srcs.join(' ')} ${dest}`);
+    }, '', `${ins.keyword} ${plan.sources.join(' ')} ${plan.dest}`);
   }
+
 
   /**
    * What a RUN writes under a declared VOLUME is thrown away, as Docker does: each volume path gets a scratch
