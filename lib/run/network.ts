@@ -67,6 +67,39 @@ function pluginEnv(dir: string, command: 'ADD' | 'DEL', id: string, netns: strin
   return { CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: dir, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
 }
 
+/**
+ * The namespace, its loopback up and the plugin's ADD, by one shell: one process to start instead of three
+ * (each start costs the caller 2 ms), and it runs while the caller writes the runtime spec. The loopback comes
+ * up beside the plugin, so the runtime needs no hook for it. Resolves to the plugin's result.
+ */
+function addNetwork(dir: string, id: string, netns: string): Promise<string> {
+  const script = 'ip netns add "$CNI_CONTAINERID" || exit 90\n'
+    + 'ip -n "$CNI_CONTAINERID" link set lo up & printf %s "$HOD_CNI_CONFIG" | "$CNI_PATH/bridge"; rc=$?; wait; exit $rc';
+  return new Promise((resolve, reject) => {
+    const sh = spawn('sh', ['-c', script], { env: { ...pluginEnv(dir, 'ADD', id, netns), HOD_CNI_CONFIG: cniConfig() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    sh.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    sh.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    sh.once('error', reject);
+    sh.once('close', (code) => {
+      if (code === 0) return resolve(out);
+      if (code === 90) return reject(new SystemError(`cannot make a network namespace (ip netns add): ${err.trim()}`));
+      reject(new SystemError(`CNI bridge plugin ADD failed: ${pluginError(out, err)}`));
+    });
+  });
+}
+
+/** A CNI error object's message and details, else what the plugin printed. */
+function pluginError(out: string, err: string): string {
+  try {
+    const j = JSON.parse(out) as { msg?: string; details?: string };
+    return [j.msg, j.details].filter(Boolean).join(': ');
+  } catch {
+    return err.trim() || out.trim();
+  }
+}
+
 function callPlugin(dir: string, command: 'ADD' | 'DEL', id: string, netns: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(`${dir}/bridge`, [], {
@@ -80,14 +113,7 @@ function callPlugin(dir: string, command: 'ADD' | 'DEL', id: string, netns: stri
     child.once('error', reject);
     child.once('close', (code) => {
       if (code === 0) return resolve(out);
-      let msg = err.trim() || out.trim();
-      try {
-        const j = JSON.parse(out) as { msg?: string; details?: string };
-        msg = [j.msg, j.details].filter(Boolean).join(': ');
-      } catch {
-        // not a CNI error object
-      }
-      reject(new SystemError(`CNI bridge plugin ${command} failed: ${msg}`));
+      reject(new SystemError(`CNI bridge plugin ${command} failed: ${pluginError(out, err)}`));
     });
     child.stdin.end(cniConfig());
   });
@@ -126,14 +152,6 @@ export async function setupPrivateNetwork(id: string, netnsPath: string): Promis
   fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
   ensureMasquerade();
   reapStale(dir);
-  // asynchronous, so that the caller writes the runtime spec meanwhile
-  await new Promise<void>((resolve, reject) => {
-    const ip = spawn('ip', ['netns', 'add', id], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    ip.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    ip.once('error', (e) => reject(new SystemError(`cannot make a network namespace (ip netns add): ${e.message}`)));
-    ip.once('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`cannot make a network namespace (ip netns add): ${err.trim()}`))));
-  });
   const netns = `/run/netns/${id}`;
   const removeNs = () => {
     try {
@@ -144,9 +162,7 @@ export async function setupPrivateNetwork(id: string, netnsPath: string): Promis
   };
   let result: { ips?: { address: string; gateway?: string }[] };
   try {
-    // the loopback comes up beside the plugin, so the runtime needs no hook for it
-    const lo = new Promise<void>((resolve) => spawn('ip', ['-n', id, 'link', 'set', 'lo', 'up'], { stdio: 'ignore' }).once('close', () => resolve()));
-    [result] = await Promise.all([callPlugin(dir, 'ADD', id, netns).then((out) => JSON.parse(out)), lo]);
+    result = JSON.parse(await addNetwork(dir, id, netns));
   } catch (err) {
     await callPlugin(dir, 'DEL', id, netns).catch(() => undefined);
     removeNs();
