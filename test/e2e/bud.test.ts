@@ -152,13 +152,16 @@ describe('bud', function () {
   });
 
   it('expands build args where Docker does, and warns about unused ones', () => {
-    write('Dockerfile', 'ARG TAG=1\nFROM busybox:${TAG}\nARG WHO=world\nENV GREETING="hello ${WHO}"\nRUN echo "$GREETING/$WHO" > /greeting\nWORKDIR /srv/$WHO\n');
-    const r = bud('--build-arg', 'WHO=hod', '--build-arg', 'UNUSED=1', '-t', 'args:1');
+    write('Dockerfile', 'ARG TAG=1\nFROM busybox:${TAG}\nARG WHO=world\nARG WHERE\nENV GREETING="hello ${WHO}"\nRUN echo "$GREETING/$WHO/$WHERE" > /greeting\nWORKDIR /srv/$WHO\n');
+    const argFile = path.join(ctx, '..', `args-${process.pid}.env`);
+    fs.writeFileSync(argFile, '# from a file; --build-arg wins\nWHO=file\nWHERE=from-file\n');
+    const r = bud('--build-arg-file', argFile, '--build-arg', 'WHO=hod', '--build-arg', 'UNUSED=1', '-t', 'args:1');
+    fs.rmSync(argFile);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stderr).to.include('[Warning] one or more build args were not consumed: [UNUSED]');
     const c = hodOk(t.root, ['from', 'args:1']);
     const m = hodOk(t.root, ['mount', c]);
-    expect(fs.readFileSync(path.join(m, 'greeting'), 'utf8')).to.equal('hello hod/hod\n');
+    expect(fs.readFileSync(path.join(m, 'greeting'), 'utf8')).to.equal('hello hod/hod/from-file\n');
     expect(hodOk(t.root, ['inspect', '--format', '{{.OCIv1.config.WorkingDir}}', 'args:1'])).to.equal('/srv/hod');
     hodOk(t.root, ['rm', c]);
   });
