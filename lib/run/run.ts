@@ -191,7 +191,9 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
   let net: PrivateNetwork | undefined;
   // the network's plugins run while the spec is made
   const netns = isolation === 'oci' && network === 'private' ? newNetnsId(bundle) : undefined;
-  const netting = netns ? setupPrivateNetwork(netns.id, netns.netns) : undefined;
+  const readyFile = path.join(bundle, 'network-ready');
+  const hostsFile = path.join(bundle, 'hosts');
+  const netting = netns ? setupPrivateNetwork(netns.id, netns.netns, { readyFile, onAddress: (a) => fs.appendFileSync(hostsFile, `${a}\t${hostname}\n`) }) : undefined;
   netting?.catch(() => undefined);
   try {
     fs.mkdirSync(safeJoin(rootfs, cwd, { followFinal: true }), { recursive: true });
@@ -201,15 +203,15 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
       return await runChroot({ rootfs, args: argv, env, cwd, user, hostname, network, mounts }, opts.stdio);
     }
     const spec = runtimeSpec({
-      args: argv, env, cwd, user, rootfs, hostname, terminal: !!opts.tty, network, netns: netns?.netns, mounts,
+      args: argv, env, cwd, user, rootfs, hostname, terminal: !!opts.tty, network, netns: netns?.netns, netReady: netns ? readyFile : undefined, mounts,
       capAdd: opts.capAdd, capDrop: opts.capDrop, seccomp,
     });
     fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
-    if (netting) {
-      net = await netting;
-      fs.appendFileSync(path.join(bundle, 'hosts'), `${net.address}\t${hostname}\n`);
-    }
-    return await runRuntime(opts.runtime ?? 'runc', bundle, `hod-${rec.id.slice(0, 12)}-${path.basename(bundle).slice(-8)}`, stateDir(), opts.stdio);
+    if (netting) net = await netting;
+    const code = await runRuntime(opts.runtime ?? 'runc', bundle, `hod-${rec.id.slice(0, 12)}-${path.basename(bundle).slice(-8)}`, stateDir(), opts.stdio);
+    // a plugin that failed stopped the runtime through its hook: its error says why, the runtime's would not
+    await net?.configured;
+    return code;
   } finally {
     if (!net && netting) net = await netting.catch(() => undefined);
     net?.teardownInBackground();

@@ -24,8 +24,9 @@ export interface SpecInput {
   hostname: string;
   terminal: boolean;
   network: NetworkMode;
-  /** For private networking: the prepared network namespace to join (network.ts). */
+  /** For private networking: the prepared network namespace to join (network.ts), and the file that says it is wired up. */
   netns?: string;
+  netReady?: string;
   /** Extra mounts (-v, --mount, the generated /etc files), after the standard ones. */
   mounts: Mount[];
   capAdd?: string[];
@@ -66,6 +67,12 @@ export function loopbackUpHook(): { path: string; args: string[] } {
   return { path: '/bin/busybox', args: ['busybox', 'ip', 'link', 'set', 'lo', 'up'] };
 }
 
+/** Hold the command back until the network plugin is done (or stop it if the plugin failed); 10 s at most. */
+export function networkReadyHook(readyFile: string): { path: string; args: string[]; timeout: number } {
+  const script = 'while [ ! -s "$1" ]; do sleep 0.002; done; [ "$(cat "$1")" = ok ]';
+  return { path: '/bin/sh', args: ['sh', '-c', script, 'sh', readyFile], timeout: 10 };
+}
+
 export function runtimeSpec(input: SpecInput): Record<string, unknown> {
   const caps = capabilities(input.capAdd, input.capDrop);
   const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
@@ -83,8 +90,9 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
     },
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
-    // a prepared namespace has its loopback up already (network.ts)
+    // a prepared namespace brings its loopback up itself; the command waits until it is wired up (network.ts)
     ...(input.network !== 'host' && !input.netns ? { hooks: { createContainer: [loopbackUpHook()] } } : {}),
+    ...(input.netReady ? { hooks: { createRuntime: [networkReadyHook(input.netReady)] } } : {}),
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },

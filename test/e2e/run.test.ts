@@ -74,21 +74,29 @@ describe('run (runc)', function () {
     await new Promise<void>((r) => server.listen(0, '0.0.0.0', r));
     const port = (server.address() as { port: number }).port;
     const hostIp = execFileSync('ip', ['-4', 'route', 'get', '1.1.1.1'], { encoding: 'utf8' }).match(/ src ([\d.]+)/)?.[1] ?? '10.89.0.1';
-    const netnsBefore = fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : [];
+    let address = '';
     try {
       const r = await hodAsync(t.root, ['run', ctr, '--', 'sh', '-c', `busybox ip -4 -o addr show eth0; busybox ip route; busybox wget -q -O - http://${hostIp}:${port}/`]);
       expect(r.status, r.stderr).to.equal(0);
       const [addr, ...rest] = r.stdout.split('\n');
       expect(addr).to.match(/eth0\s+inet 10\.89\.0\.\d+\/24/);
+      address = /inet (10\.89\.0\.\d+)/.exec(addr!)![1]!;
       expect(rest.join('\n')).to.include('default via 10.89.0.1').and.include('reached the host');
     } finally {
       server.close();
     }
-    // torn down by a detached shell right after the command (this run's and the earlier tests'): give it a
-    // moment, then no namespace of hod's is left and every address is back in the pool (host-local keeps one
-    // file per address in use)
-    const clean = () => (fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []).filter((n) => n.startsWith('hod-') && !netnsBefore.includes(n)).length === 0
-      && fs.readdirSync('/run/hod-cni/ipam/hod').filter((f) => /^\d/.test(f)).length === 0;
+    // torn down by a detached shell right after the command: give it a moment, then the run's address is back
+    // in the pool (host-local keeps one file per address in use) and no namespace of a hod that is gone is left
+    const pidGone = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    const clean = () => !fs.existsSync(`/run/hod-cni/ipam/hod/${address}`)
+      && (fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []).every((n) => !/^hod-\d+-/.test(n) || !pidGone(Number(n.split('-')[1])));
     for (let i = 0; i < 60 && !clean(); i++) await new Promise((r) => setTimeout(r, 50));
     expect(clean()).to.equal(true);
   });
