@@ -6,34 +6,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
-import { hod, hodAsync, hodOk, makeBusybox, readFromImage, tempRoot } from '../helpers.js';
+import { hod, hodAsync, hodOk, readFromImage } from '../helpers.js';
+import { budFixture } from '../bud-fixture.js';
 
 /** bud's contexts (stdin tarball, URL, git, --build-context), here-documents, ONBUILD, ADD --checksum, --jobs. */
 describe('bud: contexts, here-documents, triggers, parallel stages', function () {
   this.timeout(120_000);
-  let t: ReturnType<typeof tempRoot>;
-  let ctx: string;
-  const write = (rel: string, content: string) => {
-    fs.mkdirSync(path.dirname(path.join(ctx, rel)), { recursive: true });
-    fs.writeFileSync(path.join(ctx, rel), content);
-  };
-  const read = (image: string, file: string): string => readFromImage(t.root, image, file);
+  const f = budFixture();
+  const write = f.write;
+  const read = (image: string, file: string): string => readFromImage(f.root, image, file);
 
-  before(() => {
-    t = tempRoot();
-    makeBusybox(t.root, 'busybox:1');
-  });
-  after(() => t.cleanup());
-  beforeEach(() => {
-    ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-bud-ctx-'));
-  });
-  afterEach(() => fs.rmSync(ctx, { recursive: true, force: true }));
 
   it('takes the context as a tarball on stdin', () => {
     write('Dockerfile', 'FROM busybox:1\nCOPY hello.txt /hello.txt\n');
     write('hello.txt', 'from a tarball');
-    const tar = execFileSync('tar', ['-C', ctx, '-cz', '.']);
-    const r = hod(t.root, ['bud', '-t', 'stdin-ctx:1', '-'], { input: tar as unknown as string });
+    const tar = execFileSync('tar', ['-C', f.ctx, '-cz', '.']);
+    const r = hod(f.root, ['bud', '-t', 'stdin-ctx:1', '-'], { input: tar as unknown as string });
     expect(r.status, r.stderr).to.equal(0);
     expect(read('stdin-ctx:1', 'hello.txt')).to.equal('from a tarball');
   });
@@ -41,7 +29,7 @@ describe('bud: contexts, here-documents, triggers, parallel stages', function ()
   it('takes the context from an http URL of a tarball, and from a git repository', async () => {
     write('Dockerfile', 'FROM busybox:1\nCOPY f /f\n');
     write('f', 'remote');
-    const tar = execFileSync('tar', ['-C', ctx, '-c', '.']);
+    const tar = execFileSync('tar', ['-C', f.ctx, '-c', '.']);
     const server = http.createServer((req, res) => {
       if (req.url === '/ctx.tar') res.end(tar);
       else res.writeHead(404).end();
@@ -49,9 +37,9 @@ describe('bud: contexts, here-documents, triggers, parallel stages', function ()
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
-      const r = await hodAsync(t.root, ['bud', '-t', 'url-ctx:1', `http://127.0.0.1:${port}/ctx.tar`]);
+      const r = await hodAsync(f.root, ['bud', '-t', 'url-ctx:1', `http://127.0.0.1:${port}/ctx.tar`]);
       expect(r.status, r.stderr).to.equal(0);
-      const missing = await hodAsync(t.root, ['bud', `http://127.0.0.1:${port}/nope.tar`]);
+      const missing = await hodAsync(f.root, ['bud', `http://127.0.0.1:${port}/nope.tar`]);
       expect(missing.status).to.equal(125);
       expect(missing.stderr).to.include('HTTP 404');
     } finally {
@@ -59,10 +47,10 @@ describe('bud: contexts, here-documents, triggers, parallel stages', function ()
     }
     expect(read('url-ctx:1', 'f')).to.equal('remote');
 
-    const repo = path.join(ctx, '..', `repo-${process.pid}.git`);
+    const repo = path.join(f.ctx, '..', `repo-${process.pid}.git`);
     execFileSync('sh', ['-c', `set -e; git init -q -b main '${repo}'; cd '${repo}'; mkdir sub; printf 'FROM busybox:1\\nCOPY g /g\\n' > sub/Dockerfile; echo from-git > sub/g; git add -A; git -c user.name=t -c user.email=t@t commit -qm c`]);
     try {
-      const r = hod(t.root, ['bud', '-t', 'git-ctx:1', `file://${repo}#main:sub`]);
+      const r = hod(f.root, ['bud', '-t', 'git-ctx:1', `file://${repo}#main:sub`]);
       expect(r.status, r.stderr).to.equal(0);
       expect(read('git-ctx:1', 'g')).to.equal('from-git\n');
     } finally {
@@ -77,7 +65,7 @@ describe('bud: contexts, here-documents, triggers, parallel stages', function ()
       'COPY <<EOT /etc/greeting', 'hello ${WHO}', 'EOT',
       'COPY <<"EOT" /etc/literal', 'hello ${WHO}', 'EOT',
     ].join('\n'));
-    const r = hod(t.root, ['bud', '-t', 'heredoc:1', ctx]);
+    const r = hod(f.root, ['bud', '-t', 'heredoc:1', f.ctx]);
     expect(r.status, r.stderr).to.equal(0);
     expect(read('heredoc:1', 'script')).to.equal('script hod\nline2\n');
     expect(read('heredoc:1', 'etc/greeting')).to.equal('hello hod\n');
@@ -86,14 +74,14 @@ describe('bud: contexts, here-documents, triggers, parallel stages', function ()
 
   it('stores ONBUILD triggers in a docker-format image and runs them in the next build that uses it', () => {
     write('Dockerfile', 'FROM busybox:1\nONBUILD RUN echo triggered > /triggered\nONBUILD COPY trig.txt /trig.txt\n');
-    expect(hod(t.root, ['bud', '--format', 'docker', '-t', 'onbuild-base:1', ctx]).status).to.equal(0);
-    expect(JSON.parse(hodOk(t.root, ['inspect', '--format', '{{json .Docker.config.OnBuild}}', 'onbuild-base:1']))).to.have.length(2);
+    expect(hod(f.root, ['bud', '--format', 'docker', '-t', 'onbuild-base:1', f.ctx]).status).to.equal(0);
+    expect(JSON.parse(hodOk(f.root, ['inspect', '--format', '{{json .Docker.config.OnBuild}}', 'onbuild-base:1']))).to.have.length(2);
     write('Dockerfile', 'FROM onbuild-base:1\nRUN cat /triggered\n');
     write('trig.txt', 'copied by a trigger');
-    const r = hod(t.root, ['bud', '--format', 'docker', '-t', 'onbuild-child:1', ctx]);
+    const r = hod(f.root, ['bud', '--format', 'docker', '-t', 'onbuild-child:1', f.ctx]);
     expect(r.status, r.stderr).to.equal(0);
     expect(read('onbuild-child:1', 'trig.txt')).to.equal('copied by a trigger');
-    expect(hodOk(t.root, ['inspect', '--format', '{{json .Docker.config.OnBuild}}', 'onbuild-child:1'])).to.be.oneOf(['null', '']);
+    expect(hodOk(f.root, ['inspect', '--format', '{{json .Docker.config.OnBuild}}', 'onbuild-child:1'])).to.be.oneOf(['null', '']);
   });
 
   it('checks ADD --checksum, and reads COPY --from a --build-context directory', async () => {
@@ -106,15 +94,15 @@ describe('bud: contexts, here-documents, triggers, parallel stages', function ()
     fs.writeFileSync(path.join(other, 'extra.txt'), 'from another context');
     try {
       write('Dockerfile', `FROM busybox:1\nADD --checksum=sha256:${good} ${url} /dl.txt\nCOPY --from=extra extra.txt /extra.txt\n`);
-      const r = await hodAsync(t.root, ['bud', '--build-context', `extra=${other}`, '-t', 'checksum:1', ctx]);
+      const r = await hodAsync(f.root, ['bud', '--build-context', `extra=${other}`, '-t', 'checksum:1', f.ctx]);
       expect(r.status, r.stderr).to.equal(0);
       expect(read('checksum:1', 'dl.txt')).to.equal(body);
       expect(read('checksum:1', 'extra.txt')).to.equal('from another context');
       write('Dockerfile', `FROM busybox:1\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /dl.txt\n`);
-      const bad = await hodAsync(t.root, ['bud', '-t', 'badsum:1', ctx]);
+      const bad = await hodAsync(f.root, ['bud', '-t', 'badsum:1', f.ctx]);
       expect(bad.status).to.equal(125);
       expect(bad.stderr).to.include(`Dockerfile:2: ADD: the download has the digest sha256:${good}`);
-      expect(hod(t.root, ['inspect', 'badsum:1']).status).to.not.equal(0);
+      expect(hod(f.root, ['inspect', 'badsum:1']).status).to.not.equal(0);
     } finally {
       server.close();
       fs.rmSync(other, { recursive: true, force: true });
@@ -127,14 +115,14 @@ describe('bud: contexts, here-documents, triggers, parallel stages', function ()
     await new Promise<void>((r) => agent.listen(sock, r));
     try {
       write('Dockerfile', 'FROM busybox:1\nRUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" > /agent-path\n');
-      const r = await hodAsync(t.root, ['bud', '--ssh', `default=${sock}`, '-t', 'ssh:1', ctx]);
+      const r = await hodAsync(f.root, ['bud', '--ssh', `default=${sock}`, '-t', 'ssh:1', f.ctx]);
       expect(r.status, r.stderr).to.equal(0);
       expect(read('ssh:1', 'agent-path')).to.equal('/run/buildkit/ssh_agent.0\n');
-      const c = hodOk(t.root, ['from', 'ssh:1']);
-      expect(fs.existsSync(path.join(hodOk(t.root, ['mount', c]), 'run'))).to.equal(false);
-      hodOk(t.root, ['rm', c]);
+      const c = hodOk(f.root, ['from', 'ssh:1']);
+      expect(fs.existsSync(path.join(hodOk(f.root, ['mount', c]), 'run'))).to.equal(false);
+      hodOk(f.root, ['rm', c]);
       write('Dockerfile', 'FROM busybox:1\nRUN --mount=type=ssh,required=true true\n');
-      const missing = await hodAsync(t.root, ['bud', ctx]);
+      const missing = await hodAsync(f.root, ['bud', f.ctx]);
       expect(missing.status).to.equal(125);
       expect(missing.stderr).to.include('Dockerfile:2: RUN --mount=type=ssh,required=true: no SSH agent "default" was given');
     } finally {
@@ -149,11 +137,11 @@ describe('bud: contexts, here-documents, triggers, parallel stages', function ()
       return ['FROM busybox:1 AS a', wait('a', 'b'), 'FROM busybox:1 AS b', wait('b', 'a'), 'FROM busybox:1', 'COPY --from=a /a /a', 'COPY --from=b /b /b'].join('\n');
     };
     write('Dockerfile', dockerfile(`sync-${crypto.randomBytes(4).toString('hex')}`));
-    const r = hod(t.root, ['bud', '--jobs', '2', '-t', 'parallel:1', ctx]);
+    const r = hod(f.root, ['bud', '--jobs', '2', '-t', 'parallel:1', f.ctx]);
     expect(r.status, r.stderr).to.equal(0);
     expect(read('parallel:1', 'a') + read('parallel:1', 'b')).to.equal('a\nb\n');
     write('Dockerfile', dockerfile(`sync-${crypto.randomBytes(4).toString('hex')}`));
-    const serial = hod(t.root, ['bud', '--jobs', '1', ctx]);
+    const serial = hod(f.root, ['bud', '--jobs', '1', f.ctx]);
     expect(serial.status).to.equal(1);
   });
 });

@@ -1,40 +1,27 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { expect } from 'chai';
-import { hod, hodOk, makeBusybox, tempRoot } from '../helpers.js';
+import { hod, hodOk } from '../helpers.js';
+import { budFixture } from '../bud-fixture.js';
 
 /** `hod bud` end to end: the cache, failures, secrets, stages, contexts. The oracle comparisons are in test/conformance. */
 describe('bud', function () {
   this.timeout(120_000);
-  let t: ReturnType<typeof tempRoot>;
-  let ctx: string;
-  const write = (rel: string, content: string) => {
-    fs.mkdirSync(path.dirname(path.join(ctx, rel)), { recursive: true });
-    fs.writeFileSync(path.join(ctx, rel), content);
-  };
-  const bud = (...args: string[]) => hod(t.root, ['bud', ...args, ctx]);
+  const f = budFixture();
+  const write = f.write;
+  const bud = (...args: string[]) => hod(f.root, ['bud', ...args, f.ctx]);
   const rootfsFiles = (image: string, dir: string): string[] => {
-    const c = hodOk(t.root, ['from', image]);
+    const c = hodOk(f.root, ['from', image]);
     try {
-      const m = hodOk(t.root, ['mount', c]);
+      const m = hodOk(f.root, ['mount', c]);
       return fs.readdirSync(path.join(m, dir)).sort();
     } finally {
-      hodOk(t.root, ['rm', c]);
+      hodOk(f.root, ['rm', c]);
     }
   };
 
-  before(() => {
-    t = tempRoot();
-    makeBusybox(t.root, 'busybox:1');
-  });
-  after(() => t.cleanup());
-  beforeEach(() => {
-    ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-bud-ctx-'));
-  });
-  afterEach(() => fs.rmSync(ctx, { recursive: true, force: true }));
 
   it('prints steps on stderr and only the id on stdout; a rebuild takes every step from the cache', () => {
     write('Dockerfile', 'FROM busybox:1\nRUN echo built > /built\nENV A=1\nCOPY a.txt /a.txt\nCMD ["sh"]\n');
@@ -47,7 +34,7 @@ describe('bud', function () {
     const second = bud('-t', 'cached:1');
     expect(second.stdout).to.equal(first.stdout);
     expect(second.stderr.match(/Using cache/g)).to.have.length(4);
-    expect(hodOk(t.root, ['containers', '-q'])).to.equal('');
+    expect(hodOk(f.root, ['containers', '-q'])).to.equal('');
   });
 
   it('rebuilds from the first step that reads a changed context file, and no earlier', () => {
@@ -60,10 +47,10 @@ describe('bud', function () {
     expect(r.status, r.stderr).to.equal(0);
     const steps = r.stderr.split('STEP ').slice(1);
     expect(steps.map((s) => s.includes('Using cache'))).to.deep.equal([false, true, false, false, false]);
-    const c = hodOk(t.root, ['from', 'touch:1']);
-    const m = hodOk(t.root, ['mount', c]);
+    const c = hodOk(f.root, ['from', 'touch:1']);
+    const m = hodOk(f.root, ['mount', c]);
     expect(fs.readFileSync(path.join(m, 'copy'), 'utf8')).to.equal('changed');
-    hodOk(t.root, ['rm', c]);
+    hodOk(f.root, ['rm', c]);
   });
 
   it('a failing RUN stops the build with file:line, step and exit code, tags nothing and leaves no container', () => {
@@ -72,8 +59,8 @@ describe('bud', function () {
     expect(r.status).to.equal(3);
     expect(r.stderr).to.include('Containerfile:3:').and.include('RUN echo bad; exit 3').and.include('exit status 3');
     expect(r.stderr).not.to.include('echo never\nnever');
-    expect(hod(t.root, ['inspect', 'failed:1']).status).to.not.equal(0);
-    expect(hodOk(t.root, ['containers', '-q'])).to.equal('');
+    expect(hod(f.root, ['inspect', 'failed:1']).status).to.not.equal(0);
+    expect(hodOk(f.root, ['containers', '-q'])).to.equal('');
   });
 
   it('refuses COPY sources that are missing or outside the context, and an undefined ARG in FROM', () => {
@@ -94,16 +81,16 @@ describe('bud', function () {
   });
 
   it('keeps a secret out of every layer and the history', () => {
-    const secret = path.join(t.root, '..', `secret-${process.pid}`);
+    const secret = path.join(f.root, '..', `secret-${process.pid}`);
     fs.writeFileSync(secret, 'hunter2-secret-value');
     const md5 = crypto.createHash('md5').update('hunter2-secret-value').digest('hex');
     write('Dockerfile', `FROM busybox:1\nRUN --mount=type=secret,id=tok test "$(md5sum < /run/secrets/tok | cut -c1-12)" = ${md5.slice(0, 12)} && touch /secret-was-there\n`);
     const r = bud('--secret', `id=tok,src=${secret}`, '-t', 'secret:1');
     fs.rmSync(secret);
     expect(r.status, r.stderr).to.equal(0);
-    const store = fs.readdirSync(path.join(t.root, 'blobs', 'sha256'));
+    const store = fs.readdirSync(path.join(f.root, 'blobs', 'sha256'));
     for (const b of store) {
-      const raw = fs.readFileSync(path.join(t.root, 'blobs', 'sha256', b));
+      const raw = fs.readFileSync(path.join(f.root, 'blobs', 'sha256', b));
       const data = raw[0] === 0x1f && raw[1] === 0x8b ? zlib.gunzipSync(raw) : raw;
       expect(data.includes('hunter2-secret-value'), `blob ${b}`).to.equal(false);
     }
@@ -128,8 +115,8 @@ describe('bud', function () {
     write('skip.log', 's');
     write('logs/keep.log', 'k');
     write('.dockerignore', '*.log\n**/*.log\n!logs/keep.log\n');
-    const iid = path.join(ctx, '..', `iid-${process.pid}`);
-    const r = hod(t.root, ['bud', '-f', '-', '--iidfile', iid, '-t', 'stdin:1', ctx], { input: 'FROM busybox:1\nCOPY . /ctx/\n' });
+    const iid = path.join(f.ctx, '..', `iid-${process.pid}`);
+    const r = hod(f.root, ['bud', '-f', '-', '--iidfile', iid, '-t', 'stdin:1', f.ctx], { input: 'FROM busybox:1\nCOPY . /ctx/\n' });
     expect(r.status, r.stderr).to.equal(0);
     expect(fs.readFileSync(iid, 'utf8')).to.equal(`sha256:${r.stdout}`);
     fs.rmSync(iid);
@@ -139,7 +126,7 @@ describe('bud', function () {
 
   it('--layers=false commits once, --squash makes one layer, and --label lands on the final image', () => {
     write('Dockerfile', 'FROM busybox:1\nRUN echo 1 > /1\nRUN echo 2 > /2\nENV X=1\n');
-    const layersOf = (img: string) => JSON.parse(hodOk(t.root, ['inspect', '--format', '{{json .OCIv1.rootfs.diff_ids}}', img])).length;
+    const layersOf = (img: string) => JSON.parse(hodOk(f.root, ['inspect', '--format', '{{json .OCIv1.rootfs.diff_ids}}', img])).length;
     expect(bud('-t', 'layers:1').status).to.equal(0);
     expect(layersOf('layers:1')).to.equal(3);
     const one = bud('--layers=false', '-t', 'nolayers:1');
@@ -148,21 +135,21 @@ describe('bud', function () {
     expect(one.stderr).not.to.include('Using cache');
     expect(bud('--squash', '--label', 'team=x', '-t', 'squashed:1').status).to.equal(0);
     expect(layersOf('squashed:1')).to.equal(1);
-    expect(hodOk(t.root, ['inspect', '--format', '{{.OCIv1.config.Labels.team}}', 'squashed:1'])).to.equal('x');
+    expect(hodOk(f.root, ['inspect', '--format', '{{.OCIv1.config.Labels.team}}', 'squashed:1'])).to.equal('x');
   });
 
   it('expands build args where Docker does, and warns about unused ones', () => {
     write('Dockerfile', 'ARG TAG=1\nFROM busybox:${TAG}\nARG WHO=world\nARG WHERE\nENV GREETING="hello ${WHO}"\nRUN echo "$GREETING/$WHO/$WHERE" > /greeting\nWORKDIR /srv/$WHO\n');
-    const argFile = path.join(ctx, '..', `args-${process.pid}.env`);
+    const argFile = path.join(f.ctx, '..', `args-${process.pid}.env`);
     fs.writeFileSync(argFile, '# from a file; --build-arg wins\nWHO=file\nWHERE=from-file\n');
     const r = bud('--build-arg-file', argFile, '--build-arg', 'WHO=hod', '--build-arg', 'UNUSED=1', '-t', 'args:1');
     fs.rmSync(argFile);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stderr).to.include('[Warning] one or more build args were not consumed: [UNUSED]');
-    const c = hodOk(t.root, ['from', 'args:1']);
-    const m = hodOk(t.root, ['mount', c]);
+    const c = hodOk(f.root, ['from', 'args:1']);
+    const m = hodOk(f.root, ['mount', c]);
     expect(fs.readFileSync(path.join(m, 'greeting'), 'utf8')).to.equal('hello hod/hod/from-file\n');
-    expect(hodOk(t.root, ['inspect', '--format', '{{.OCIv1.config.WorkingDir}}', 'args:1'])).to.equal('/srv/hod');
-    hodOk(t.root, ['rm', c]);
+    expect(hodOk(f.root, ['inspect', '--format', '{{.OCIv1.config.WorkingDir}}', 'args:1'])).to.equal('/srv/hod');
+    hodOk(f.root, ['rm', c]);
   });
 });
