@@ -6,6 +6,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { signedManifests } from '../store/signatures.js';
 import type { ImageConfig, Manifest } from '../image/types.js';
 import { isIndexType } from '../store/images.js';
 import { hexOf } from '../store/paths.js';
@@ -83,8 +84,10 @@ export function checkStore(store: Store, opts: { repair?: boolean } = {}): Check
   const orphanLayers = fs.existsSync(store.paths.layers) ? fs.readdirSync(store.paths.layers).filter((hex) => !usedDiffIds.has(hex)) : [];
   for (const hex of orphanBlobs) problems.push(`blob sha256:${hex} is used by no image`);
   for (const hex of orphanLayers) problems.push(`layer directory layers/${hex} is used by no image or container`);
+  const orphanSignatures = signedManifests(store.paths).filter((d) => !usedBlobs.has(d));
+  for (const d of orphanSignatures) problems.push(`signatures/${hexOf(d)} signs a manifest no image has`);
 
-  if (opts.repair && (damaged.size || orphanBlobs.length || orphanLayers.length)) {
+  if (opts.repair && (damaged.size || orphanBlobs.length || orphanLayers.length || orphanSignatures.length)) {
     if (damaged.size) store.images.update((index) => void (index.manifests = index.manifests.filter((d) => !damaged.has(d.digest))));
     collectGarbage(store);
   }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { removeStoredSignatures, signedManifests } from '../store/signatures.js';
 import { ConflictError } from '../errors.js';
 import { formatReference, normalizeLocal } from '../image/reference.js';
 import type { ImageConfig, Manifest } from '../image/types.js';
@@ -105,6 +106,7 @@ export function collectGarbage(store: Store): { blobs: number; layers: number } 
         layers++;
       }
     }
+    for (const d of signedManifests(store.paths)) if (!refs.has(d)) removeStoredSignatures(store.paths, d);
     return { blobs, layers };
   });
 }

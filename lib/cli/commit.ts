@@ -3,6 +3,7 @@ import { commit } from '../commit/commit.js';
 import { UsageError } from '../errors.js';
 import { openStore, type Context } from './context.js';
 import { bool, int, need, str, type VerbSpec } from './flags.js';
+import { SIGN_FLAGS, signing } from './signing-flags.js';
 
 export const spec: VerbSpec = {
   usage: '[flags] CONTAINER [IMAGE]',
@@ -18,8 +19,9 @@ export const spec: VerbSpec = {
     quiet: { type: 'boolean', alias: 'q', desc: 'print nothing but the id' },
     'created-by': { type: 'string', arg: 'text', desc: 'the history entry\'s created_by' },
     'history-comment': { type: 'string', arg: 'text', desc: 'the history entry\'s comment' },
+    ...SIGN_FLAGS,
   },
-  more: 'SOURCE_DATE_EPOCH, when set, clamps file times and sets the created dates.',
+  more: 'SOURCE_DATE_EPOCH, when set, clamps file times and sets the created dates.\n\nWith --sign-by (GPG) or --sign-by-sigstore-private-key the image is signed as IMAGE (localhost/NAME unless it names a registry; --sign-identity to sign as another name); the signatures stay with the image and travel with `hod push` to docker:// and dir:.',
 };
 
 export async function run(ctx: Context): Promise<void> {
@@ -40,6 +42,7 @@ export async function run(ctx: Context): Promise<void> {
     createdBy: str(ctx.flags, 'created-by'),
     historyComment: str(ctx.flags, 'history-comment'),
     warn: (m) => ctx.err(`WARN ${m}`),
+    ...signing(ctx),
   });
   if (!quiet && res.layer) ctx.err(`Wrote layer ${res.layer.digest} (${res.layer.size} bytes)`);
   const iidfile = str(ctx.flags, 'iidfile');

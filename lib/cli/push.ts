@@ -3,6 +3,7 @@ import { push } from '../push/push.js';
 import { openStore, type Context } from './context.js';
 import { int, need, str, type VerbSpec } from './flags.js';
 import { clientOptions, progressLines, REGISTRY_FLAGS } from './registry-flags.js';
+import { removeSignatures, REMOVE_SIGNATURES_FLAG, SIGN_FLAGS, signing } from './signing-flags.js';
 
 export const spec: VerbSpec = {
   usage: '[flags] IMAGE [DESTINATION]',
@@ -13,9 +14,10 @@ export const spec: VerbSpec = {
     digestfile: { type: 'string', arg: 'file', desc: 'write the pushed manifest\'s digest to this file' },
     jobs: { type: 'string', arg: 'n', desc: 'blobs uploaded at once (default 3)' },
     'compression-format': { type: 'string', arg: 'gzip|zstd', desc: 'recompress layers stored otherwise (kept in the store for the next push; zstd needs --format oci)' },
-    'remove-signatures': { type: 'boolean', desc: 'do not copy signatures (hod does not copy them yet: accepted for buildah scripts)' },
+    ...SIGN_FLAGS,
+    ...REMOVE_SIGNATURES_FLAG,
   },
-  more: 'Examples:\n  hod push app:1 docker://registry.example.com/team/app:1\n  hod push --tls-verify=false app:1 127.0.0.1:5000/app:1\n  hod push app:1 oci:/srv/layouts/app:1\n  hod push app:1 docker-archive:/tmp/app.tar:app:1\n  hod push --compression-format zstd app:1 docker://registry.example.com/team/app:1-zstd',
+  more: 'Examples:\n  hod push app:1 docker://registry.example.com/team/app:1\n  hod push --tls-verify=false app:1 127.0.0.1:5000/app:1\n  hod push app:1 oci:/srv/layouts/app:1\n  hod push app:1 docker-archive:/tmp/app.tar:app:1\n  hod push --compression-format zstd app:1 docker://registry.example.com/team/app:1-zstd\n  hod push --sign-by 0xFINGERPRINT app:1 docker://registry.example.com/team/app:1\n  hod push --sign-by-sigstore-private-key cosign.key --sign-passphrase-file pass app:1 docker://registry.example.com/team/app:1\n\nSignatures travel with the image: those it has (from commit --sign-by, or pulled) are copied unless --remove-signatures. Simple-signing signatures of docker:// images go to the look-aside storage registries.d names (lookaside-staging, else lookaside: a file:// URL; default /var/lib/containers/sigstore); sigstore signatures to the registry as the sha256-DIGEST.sig attachment. dir: keeps both (signature-N); oci:, oci-archive: and docker-archive: keep none.',
 };
 
 export async function run(ctx: Context): Promise<void> {
@@ -33,6 +35,9 @@ export async function run(ctx: Context): Promise<void> {
     digestfile: str(ctx.flags, 'digestfile'),
     jobs: int(ctx.flags, 'jobs'),
     progress,
+    ...signing(ctx),
+    removeSignatures: removeSignatures(ctx),
+    warn: (line) => ctx.err(`WARN ${line}`),
   });
   progress && ctx.err('Writing manifest to image destination');
 }

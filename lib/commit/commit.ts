@@ -14,6 +14,8 @@ import { sha256 } from '../store/blobs.js';
 import { isOverlayLike, type Store } from '../store/store.js';
 import { INTERMEDIATE } from '../store/images.js';
 import { getXattrsTree } from '../store/xattr.js';
+import { addStoredSignatures } from '../store/signatures.js';
+import type { Signer, SignOptions } from '../signature/sign.js';
 import { overlayChanges, vfsChanges, type ChangeOptions } from './changes.js';
 import { imageConfigFor, layerMediaType } from './image-config.js';
 import { writeLayer } from './layer-writer.js';
@@ -22,6 +24,10 @@ import type { TarEntry } from './tar-writer.js';
 type UnmountState = Awaited<ReturnType<typeof unmountInBackground>>;
 
 export interface CommitOptions {
+  /** Sign the new manifest (`--sign-by`...); the signatures stay with the image, so a push carries them. */
+  sign?: SignOptions;
+  /** The signatures' `optional.creator` ("hod 0.1.0"). */
+  creator?: string;
   format?: ImageFormat;
   /** `--disable-compression`: store the layer as a plain tar. */
   disableCompression?: boolean;
@@ -75,18 +81,20 @@ export async function commit(store: Store, container: string, imageName: string 
   const format: ImageFormat = opts.format ?? rec.format ?? 'oci';
   const names = imageName ? [formatReference(normalizeLocal(imageName))] : [];
   const driver = await driverFor(rec.driver);
+  // keys are read and unlocked before any work, so a wrong passphrase costs nothing; loaded only when asked for
+  const signer = opts.sign && (await import('../signature/sign.js')).makeSigner(opts.sign, names[0], opts.creator ?? 'hod');
 
   // Keeping the layer unpacked moves the upper dir, which needs the overlay unmounted: start that now.
   const unmounting = !opts.squash && !opts.emptyLayer && isOverlayLike(rec.driver) ? unmountInBackground(store, rec) : undefined;
   try {
-    return await commitChanges(store, rec, names, format, driver, opts, unmounting);
+    return await commitChanges(store, rec, names, format, driver, opts, unmounting, signer);
   } catch (err) {
     if ((await unmounting) === 'unmounted') driver.mount(store, rec);
     throw err;
   }
 }
 
-async function commitChanges(store: Store, rec: BuilderRecord, names: string[], format: ImageFormat, driver: MountDriver, opts: CommitOptions, unmounting: Promise<UnmountState> | undefined): Promise<CommitResult> {
+async function commitChanges(store: Store, rec: BuilderRecord, names: string[], format: ImageFormat, driver: MountDriver, opts: CommitOptions, unmounting: Promise<UnmountState> | undefined, signer: Signer | undefined): Promise<CommitResult> {
   const clamp = opts.timestamp === undefined ? opts.sourceDateEpoch : undefined;
   let source: Iterator<TarEntry> = [][Symbol.iterator]();
   if (!opts.emptyLayer) {
@@ -132,12 +140,16 @@ async function commitChanges(store: Store, rec: BuilderRecord, names: string[], 
   const manifestJson = JSON.stringify(manifest);
   const manifestDesc: Descriptor = { mediaType: manifest.mediaType!, digest: sha256(manifestJson), size: Buffer.byteLength(manifestJson) };
 
+  // signed before anything lands, so a signing failure (a wrong passphrase) leaves no image behind
+  const signatures = (await signer?.(manifestDesc.digest)) ?? [];
+
   // blobs land before the index names them; the pin keeps a concurrent rmi's garbage collection off them
   const unpin = store.blobs.pin([configDigest, manifestDesc.digest, ...(layer ? [layer.digest] : [])]);
   try {
     if (layer && staged) store.blobs.adopt(staged, layer.digest);
     store.blobs.put(configJson);
     store.blobs.put(manifestJson);
+    addStoredSignatures(store.paths, manifestDesc.digest, signatures);
     store.images.add(opts.intermediate ? { ...manifestDesc, annotations: { [INTERMEDIATE]: 'true' } } : manifestDesc, names);
   } finally {
     unpin();

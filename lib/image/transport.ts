@@ -4,6 +4,7 @@
  * lib/push) moves an image from any ImageSource to any ImageDestination through these calls alone.
  */
 import type { Readable } from 'node:stream';
+import type { Signature } from '../signature/types.js';
 import type { Descriptor } from './types.js';
 
 /** A manifest or index exactly as stored: its bytes are what its digest is computed over. */
@@ -25,6 +26,11 @@ export interface ImageSource {
    * it streams and fails naming the digest on a mismatch.
    */
   blob(desc: Descriptor): Promise<Readable>;
+  /**
+   * The signatures kept for the manifest with this digest (none when the transport keeps none). Unverified:
+   * the policy decides what they are worth.
+   */
+  signatures?(manifestDigest: string): Promise<Signature[]>;
   /** Release connections and temporary files. Always called, also after a failure. */
   close(): Promise<void>;
 }
@@ -53,6 +59,12 @@ export interface ImageDestination {
    * top-level manifest or index comes last, after every blob and child it refers to.
    */
   putManifest(manifest: RawManifest, opts?: { child?: boolean }): Promise<void>;
+  /**
+   * Store signatures of a manifest written before (after putManifest, before commit). Absent where the
+   * format has no place for them; `signatureFormats` says which of the two formats it can keep (default both).
+   */
+  putSignatures?(manifestDigest: string, sigs: Signature[]): Promise<void>;
+  readonly signatureFormats?: readonly Signature['format'][];
   /** Make what was written visible (write index.json, close an archive). Nothing is visible before. */
   commit(): Promise<void>;
   /** Release resources; after a failure, remove what an uncommitted write left. Always called. */

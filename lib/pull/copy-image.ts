@@ -9,6 +9,7 @@ import { DigestMismatchError, HodError } from '../errors.js';
 import type { ImageDestination, ImageSource, RawManifest } from '../image/transport.js';
 import { MediaType, type Descriptor, type Index, type Manifest, type Platform } from '../image/types.js';
 import { convertManifest } from '../push/convert.js';
+import type { Signature } from '../signature/types.js';
 import { choosePlatform } from './platform.js';
 
 export type ProgressEvent =
@@ -24,6 +25,17 @@ export interface CopyOptions {
   /** Blobs in flight at once. */
   jobs?: number;
   progress?: (e: ProgressEvent) => void;
+  /**
+   * Called with the top-level manifest as the source has it, before anything is copied: where the signature
+   * policy refuses an image, so that nothing of it is stored.
+   */
+  check?: (top: RawManifest, digest: string) => Promise<void>;
+  /** Copy none of the source's signatures. */
+  removeSignatures?: boolean;
+  /** New signatures for the manifest as written, made before any blob moves (push --sign-by). */
+  sign?: (manifestDigest: string) => Promise<Signature[]>;
+  /** A line for the user (signatures a destination has no place for). */
+  warn?: (line: string) => void;
 }
 
 export interface CopyResult {
@@ -46,8 +58,8 @@ function isIndex(mediaType: string, bytes: Buffer): boolean {
 }
 
 /** Resolve an index to the manifest for the platform wanted; checks each manifest's digest when it is known. */
-export async function imageManifest(src: ImageSource, opts: CopyOptions): Promise<RawManifest> {
-  let raw = await src.manifest();
+export async function imageManifest(src: ImageSource, opts: CopyOptions, top?: RawManifest): Promise<RawManifest> {
+  let raw = top ?? (await src.manifest());
   if (isIndex(raw.mediaType, raw.bytes)) {
     const index = JSON.parse(raw.bytes.toString()) as Index;
     const child = choosePlatform(index.manifests, opts.platform, src.description);
@@ -126,18 +138,42 @@ async function pool<T>(items: T[], jobs: number, fn: (t: T) => Promise<void>): P
  * manifest is one of a list's, stored by its digest. `present`: `dst` had the image already (nothing sent).
  */
 export async function copyManifest(src: ImageSource, dst: ImageDestination, opts: CopyOptions = {}, child = false): Promise<CopyResult & { present: boolean }> {
-  const raw = await imageManifest(src, opts);
+  const top = await src.manifest();
+  if (opts.check) await opts.check(top, digestOf(top.bytes));
+  const raw = await imageManifest(src, opts, top);
   const original = JSON.parse(raw.bytes.toString()) as Manifest;
   if (!original.config || !Array.isArray(original.layers)) throw new HodError('EMANIFEST', `${src.description}: not an image manifest`);
   const out = convertManifest(raw, original, opts.format);
   const result = { manifestDigest: digestOf(out.raw.bytes), configDigest: original.config.digest, manifest: out.manifest, mediaType: out.raw.mediaType, size: out.raw.bytes.length };
+  const sigs = await signaturesFor(src, dst, digestOf(raw.bytes), result.manifestDigest, opts);
   if (!child && (await dst.hasManifest?.(result.manifestDigest))) {
     for (const d of [original.config, ...original.layers]) opts.progress?.({ kind: 'skip', desc: d });
+    if (sigs.length) await dst.putSignatures!(result.manifestDigest, sigs);
     return { ...result, present: true };
   }
   await pool([original.config, ...original.layers], opts.jobs ?? 3, (d) => copyBlob(src, dst, d, opts));
   await dst.putManifest(out.raw, { child });
+  if (sigs.length) await dst.putSignatures!(result.manifestDigest, sigs);
   return { ...result, present: false };
+}
+
+/**
+ * The signatures the destination gets: the source's, when the manifest keeps its digest (a conversion
+ * would make them sign nothing), and the new ones. New ones the destination cannot keep fail the copy
+ * before anything moves; the source's are dropped with a warning, as skopeo would refuse the whole copy.
+ */
+async function signaturesFor(src: ImageSource, dst: ImageDestination, sourceDigest: string, destDigest: string, opts: CopyOptions): Promise<Signature[]> {
+  const existing = opts.removeSignatures ? [] : ((await src.signatures?.(sourceDigest)) ?? []);
+  if (existing.length && sourceDigest !== destDigest) {
+    throw new HodError('ESIGNATURE', `${src.description}: the copy changes the manifest (${sourceDigest} becomes ${destDigest}), which would invalidate its ${existing.length} signature(s): copy with --remove-signatures`);
+  }
+  const fresh = (await opts.sign?.(destDigest)) ?? [];
+  const keeps = (s: Signature): boolean => !!dst.putSignatures && (dst.signatureFormats ?? ['simple-signing', 'sigstore-json']).includes(s.format);
+  const refused = fresh.find((s) => !keeps(s));
+  if (refused) throw new HodError('ESIGNATURE', `${dst.description}: this destination cannot keep ${refused.format} signatures (dir: and docker:// can)`);
+  const dropped = existing.filter((s) => !keeps(s));
+  if (dropped.length) opts.warn?.(`${dst.description} has no place for ${dropped.length} ${dropped[0].format} signature(s) of ${src.description}: not copied`);
+  return [...existing.filter(keeps), ...fresh];
 }
 
 export async function copyImage(src: ImageSource, dst: ImageDestination, opts: CopyOptions = {}): Promise<CopyResult> {

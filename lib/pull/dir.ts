@@ -15,8 +15,15 @@ import { tmpName, writeFileAtomic, fileWriteStream } from '../store/atomic.js';
 import { digestOf, verifier } from './copy-image.js';
 import { manifestMediaType } from './oci-layout.js';
 import { parseDirName } from './transport-name.js';
+import { signatureFromBlob, signatureToBlob } from '../signature/blob.js';
+import type { Signature } from '../signature/types.js';
 
 const VERSION = 'Directory Transport Version: 1.1\n';
+
+/** As containers/image names them: `signature-N` for manifest.json's, `<hex>.signature-N` for a list's images. */
+function signatureFile(n: number, child?: string): string {
+  return child ? `${child}.signature-${n}` : `signature-${n}`;
+}
 
 function hexOf(digest: string, what: string): string {
   const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
@@ -43,6 +50,17 @@ export class DirSource implements ImageSource {
     const file = path.join(this.dir, hexOf(desc.digest, this.description));
     if (!fs.existsSync(file)) throw new HodError('ENOTFOUND', `${this.description}: blob ${desc.digest} is missing from the directory`);
     return fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  }
+
+  async signatures(manifestDigest: string): Promise<Signature[]> {
+    const top = digestOf(fs.readFileSync(path.join(this.dir, 'manifest.json')));
+    const child = manifestDigest === top ? undefined : hexOf(manifestDigest, this.description);
+    const out: Signature[] = [];
+    for (let n = 1; ; n++) {
+      const file = path.join(this.dir, signatureFile(n, child));
+      if (!fs.existsSync(file)) return out;
+      out.push(signatureFromBlob(fs.readFileSync(file), `${this.description}: ${path.basename(file)}`));
+    }
   }
 
   async close(): Promise<void> {}
@@ -106,6 +124,13 @@ export class DirDestination implements ImageDestination {
     const dir = this.stagingDir();
     const name = opts.child ? `${hexOf(digestOf(raw.bytes), this.description)}.manifest.json` : 'manifest.json';
     writeFileAtomic(path.join(dir, name), raw.bytes, dir);
+  }
+
+  async putSignatures(manifestDigest: string, sigs: Signature[]): Promise<void> {
+    const dir = this.stagingDir();
+    const top = fs.existsSync(path.join(dir, 'manifest.json')) && digestOf(fs.readFileSync(path.join(dir, 'manifest.json'))) === manifestDigest;
+    const child = top ? undefined : hexOf(manifestDigest, this.description);
+    sigs.forEach((sig, i) => writeFileAtomic(path.join(dir, signatureFile(i + 1, child)), signatureToBlob(sig), dir));
   }
 
   async commit(): Promise<void> {

@@ -15,6 +15,8 @@ import { discardTree } from '../store/discard.js';
 import { adoptLayerDir, ensureLayerDir, PARALLEL_WRITES_FROM } from '../store/layers.js';
 import { unpackLayer } from '../store/unpack.js';
 import type { Store } from '../store/store.js';
+import { addStoredSignatures } from '../store/signatures.js';
+import type { Signature } from '../signature/types.js';
 import { verifier } from './copy-image.js';
 
 export class StoreDestination implements ImageDestination {
@@ -26,6 +28,7 @@ export class StoreDestination implements ImageDestination {
   private readonly landed: string[] = [];
   /** Layers unpacked while they downloaded: blob digest -> staged directory and the diff id its bytes gave. */
   private readonly unpacked = new Map<string, { dir: string; diffId: string }>();
+  private signatures: { digest: string; sigs: Signature[] } | undefined;
   /** The image id (config digest hex) once committed. */
   id: string | undefined;
 
@@ -90,6 +93,10 @@ export class StoreDestination implements ImageDestination {
     this.manifest = { desc: { mediaType: raw.mediaType, digest, size }, parsed: JSON.parse(raw.bytes.toString()) as Manifest };
   }
 
+  async putSignatures(manifestDigest: string, sigs: Signature[]): Promise<void> {
+    this.signatures = { digest: manifestDigest, sigs };
+  }
+
   async commit(): Promise<void> {
     if (!this.manifest) throw new Error('StoreDestination.commit before putManifest');
     const { desc, parsed } = this.manifest;
@@ -108,6 +115,8 @@ export class StoreDestination implements ImageDestination {
       adoptLayerDir(this.store, u.dir, diffIds[i]);
       this.unpacked.delete(parsed.layers[i].digest);
     }
+    // written while the manifest is pinned, so a concurrent collection keeps them before the index names it
+    if (this.signatures) addStoredSignatures(this.store.paths, this.signatures.digest, this.signatures.sigs);
     this.store.images.add(desc, this.names);
     this.id = parsed.config.digest.slice('sha256:'.length);
   }

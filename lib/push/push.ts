@@ -14,6 +14,7 @@ import { UsageError } from '../errors.js';
 import type { Manifest } from '../image/types.js';
 import { recompressLayers, type LayerCompression } from './recompress.js';
 import { StoreSource } from './store-source.js';
+import { makeSigner, type SignOptions } from '../signature/sign.js';
 
 export interface PushOptions extends ClientOptions {
   format?: 'oci' | 'docker';
@@ -22,6 +23,14 @@ export interface PushOptions extends ClientOptions {
   jobs?: number;
   digestfile?: string;
   progress?: (e: ProgressEvent) => void;
+  /** Sign the pushed manifest (`--sign-by`, `--sign-by-sigstore-private-key`). */
+  sign?: SignOptions;
+  /** Who signs, for the payload's `optional.creator` ("hod 0.1.0"). */
+  creator?: string;
+  /** Copy none of the stored image's signatures. */
+  removeSignatures?: boolean;
+  /** A line for the user (signatures a destination cannot keep). */
+  warn?: (line: string) => void;
 }
 
 export async function push(store: Store, image: string, destination: string | undefined, opts: PushOptions = {}): Promise<{ digest: string }> {
@@ -31,6 +40,8 @@ export async function push(store: Store, image: string, destination: string | un
   // a blob the registry has in another repository of this image's names is mounted, not uploaded again
   const dest = t.transport === 'docker' ? parseDockerName(t.rest) : undefined;
   const mountFrom = src.image.names.map((n) => parseReference(n)).filter((r) => dest && r.domain === dest.domain && r.path !== dest.path).map((r) => r.path);
+  // a signature names the registry reference it is pushed as; elsewhere, the image's own name
+  const signer = opts.sign && makeSigner(opts.sign, dest ? `${dest.domain}/${dest.path}:${dest.tag ?? 'latest'}` : src.image.names[0], opts.creator ?? 'hod');
   let unpin = () => {};
   if (opts.compression) {
     if (opts.compression === 'zstd' && opts.format === 'docker') throw new UsageError('--compression-format zstd: Docker images cannot carry zstd layers (use --format oci)');
@@ -43,7 +54,14 @@ export async function push(store: Store, image: string, destination: string | un
     }
   }
   try {
-    const res = await copyImage(src, openDestination(t, { ...opts, mountFrom }), { format: opts.format, jobs: opts.jobs, progress: opts.progress });
+    const res = await copyImage(src, openDestination(t, { ...opts, mountFrom }), {
+      format: opts.format,
+      jobs: opts.jobs,
+      progress: opts.progress,
+      sign: signer,
+      removeSignatures: opts.removeSignatures,
+      warn: opts.warn,
+    });
     if (opts.digestfile) fs.writeFileSync(opts.digestfile, res.manifestDigest);
     return { digest: res.manifestDigest };
   } finally {

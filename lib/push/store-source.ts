@@ -6,6 +6,8 @@ import type { ImageSource, RawManifest } from '../image/transport.js';
 import { MediaType, type Descriptor } from '../image/types.js';
 import type { StoredImage } from '../store/images.js';
 import type { Store } from '../store/store.js';
+import { readStoredSignatures } from '../store/signatures.js';
+import { SignatureError, type Signature } from '../signature/types.js';
 
 export class StoreSource implements ImageSource {
   readonly description: string;
@@ -30,6 +32,15 @@ export class StoreSource implements ImageSource {
     const file = this.store.blobs.path(desc.digest);
     if (!fs.existsSync(file)) throw new NotFoundError('blob', `${desc.digest} of image ${this.description}`);
     return fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  }
+
+  async signatures(manifestDigest: string): Promise<Signature[]> {
+    if (manifestDigest === this.image.manifestDigest) return readStoredSignatures(this.store.paths, manifestDigest);
+    const stored = readStoredSignatures(this.store.paths, this.image.manifestDigest);
+    if (this.replacement && stored.length) {
+      throw new SignatureError('digest', `${this.description}: recompressing its layers changes the manifest's digest, which would invalidate its ${stored.length} signature(s): push with --remove-signatures`);
+    }
+    return readStoredSignatures(this.store.paths, manifestDigest);
   }
 
   async close(): Promise<void> {}

@@ -11,6 +11,9 @@ import type { ImageDestination, ImageSource, RawManifest } from '../image/transp
 import type { Descriptor } from '../image/types.js';
 import { getCredentials } from './auth-file.js';
 import { RegistryClient, type ClientOptions } from './client.js';
+import { DockerSignatures } from '../signature/docker-signatures.js';
+import { dockerScopes, loadRegistriesD, type RegistriesD } from '../signature/registries-d.js';
+import type { Signature } from '../signature/types.js';
 import { assertNotBlocked, findRegistry, loadRegistriesConf, type PullSource, type RegistriesConf } from './registries-conf.js';
 
 export interface DockerDestinationOptions extends DockerOptions {
@@ -36,6 +39,14 @@ export function parseDockerName(rest: string): Reference {
 export interface DockerOptions extends ClientOptions {
   /** registries.conf as read; default: loaded from the usual files when first needed. */
   registriesConf?: RegistriesConf;
+  /** registries.d (where signatures live) as read; default: loaded when signatures are first needed. */
+  registriesD?: RegistriesD;
+  /** Read sigstore attachments even where registries.d does not say to (a sigstoreSigned policy needs them). */
+  readAttachments?: boolean;
+}
+
+function signaturesOf(ref: Reference, opts: DockerOptions): DockerSignatures {
+  return new DockerSignatures(ref, { registriesD: opts.registriesD ?? loadRegistriesD(), scopes: dockerScopes(ref), readAttachments: opts.readAttachments });
 }
 
 /** One place to read an image from: a mirror, or the registry itself at its configured location. */
@@ -106,6 +117,12 @@ export class DockerSource implements ImageSource {
     return o.client.blob(o.ref.path, desc.digest, desc.size);
   }
 
+  /** Look-aside storage is keyed by the name as given; attachments are read where the manifest was. */
+  async signatures(manifestDigest: string): Promise<Signature[]> {
+    const o = await this.open();
+    return signaturesOf(this.ref, this.opts).read(o.client, manifestDigest);
+  }
+
   async close(): Promise<void> {
     const o = await this.opened?.catch(() => undefined);
     await o?.client.close();
@@ -117,6 +134,7 @@ export class DockerDestination implements ImageDestination {
   readonly checksDigests = true;
   readonly client: RegistryClient;
   private readonly mountFrom: string[];
+  private readonly opts: DockerDestinationOptions;
   /** The top-level manifest's digest once written (or found already there), for --digestfile. */
   digest: string | undefined;
 
@@ -128,6 +146,7 @@ export class DockerDestination implements ImageDestination {
     if (match.blocked) throw new HodError('EBLOCKED', `registry ${match.entry!.prefix} is blocked in ${match.entry!.origin}: cannot push to ${formatReference(ref)}`);
     this.client = new RegistryClient(apiHost(ref.domain), withCredentials(ref, { ...opts, tlsVerify: tlsVerifyFor(match.insecure, opts) }));
     this.mountFrom = (opts.mountFrom ?? []).filter((r) => r !== ref.path);
+    this.opts = opts;
   }
 
   private get tag(): string {
@@ -152,6 +171,10 @@ export class DockerDestination implements ImageDestination {
     const digest = `sha256:${crypto.createHash('sha256').update(raw.bytes).digest('hex')}`;
     await this.client.putManifest(this.ref.path, opts.child ? digest : this.tag, raw.bytes, raw.mediaType);
     if (!opts.child) this.digest = digest;
+  }
+
+  async putSignatures(manifestDigest: string, sigs: Signature[]): Promise<void> {
+    await signaturesOf(this.ref, this.opts).write(this.client, manifestDigest, sigs);
   }
 
   /** Nothing to do: a registry shows the tag as soon as its manifest is written, which comes last. */
