@@ -86,7 +86,9 @@ function failsBeforeEnd(prefix: string): boolean {
 
 /** Drops V8's position (given as line:column instead) and its echo of the whole text. */
 function tidy(message: string): string {
-  return message.replace(/ in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, '');
+  return message
+    .replace(/ (?:in JSON )?at position \d+.*$/s, '')
+    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
 }
 
 /** Where each value of valid JSON text starts; throws JsonTextError on a duplicate key. */
@@ -115,7 +117,8 @@ function scanStarts(text: string): Map<string, number> {
         const keyAt = i;
         const key = readString();
         if (seen.has(key)) {
-          throw new JsonTextError(lineColumn(text, keyAt), `${formatPath(path) || 'the top level'}: duplicate key ${JSON.stringify(key)}`);
+          const where = formatPath(path);
+          throw new JsonTextError(lineColumn(text, keyAt), `${where ? `${where}: ` : ''}duplicate key ${JSON.stringify(key)}`);
         }
         seen.add(key);
         skipSpace();
