@@ -37,7 +37,7 @@ export function parseDockerName(s: string): DockerName {
   return out;
 }
 
-export function formatDockerName(r: DockerName): string {
+function formatDockerName(r: DockerName): string {
   return r.name + (r.tag !== undefined ? `:${r.tag}` : '') + (r.digest !== undefined ? `@${r.digest}` : '');
 }
 

@@ -34,7 +34,13 @@ export function parseLocatedJson(text: string): LocatedJson {
     throw new JsonTextError(lineColumn(text, syntaxErrorOffset(text, message)), `invalid JSON: ${tidy(message)}`);
   }
   const starts = scanStarts(text);
-  return { value, at: (path) => { const offset = starts.get(pathKey(path)); return offset === undefined ? undefined : lineColumn(text, offset); } };
+  return {
+    value,
+    at: (path) => {
+      const offset = starts.get(pathKey(path));
+      return offset === undefined ? undefined : lineColumn(text, offset);
+    },
+  };
 }
 
 /** `a."b c"[0]`: keys that are not plain words are quoted, so a scope such as "example.com/x" reads as one. */

@@ -309,10 +309,7 @@ class PolicyReader {
   private fail(at: JsonPath, problem: string): never {
     // A field that is missing has no place of its own: point at the object that lacks it.
     let loc: string | undefined;
-    for (let p = at; loc === undefined && p.length >= 0; p = p.slice(0, -1)) {
-      loc = this.json.at(p);
-      if (p.length === 0) break;
-    }
+    for (let n = at.length; loc === undefined && n >= 0; n--) loc = this.json.at(at.slice(0, n));
     const where = formatPath(at);
     throw new SignatureError('policy', `${this.file}${loc ? `:${loc}` : ''}: ${where ? `${where}: ` : ''}${problem}`);
   }
