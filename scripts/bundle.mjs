@@ -30,7 +30,7 @@ const entries = {
 
 // Large packages get a bundle of their own, required only when a module that uses them first runs: the
 // verbs that never touch them (mount, config, containers) do not pay to parse them (~15 ms per MB).
-const VENDORED = ['execa', 'tar-stream', 'undici', 'minimatch'];
+const VENDORED = ['execa', 'tar-stream', 'undici', 'minimatch', 'yaml'];
 const vendor = {
   name: 'vendor',
   setup(b) {

@@ -69,9 +69,9 @@ export function readFromImage(root: string, image: string, file: string): string
 }
 
 /** Like `hod`, without blocking the event loop: for tests that serve HTTP from this process. */
-export function hodAsync(root: string, args: string[]): Promise<HodResult> {
+export function hodAsync(root: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<HodResult> {
   return new Promise((resolve) => {
-    const child = spawn(HOD, ['--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(HOD, ['--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -8,6 +8,7 @@ import type { NetworkMode } from '../run/spec.js';
 import { openStore, type Context } from './context.js';
 import { bool, int, list, str, type VerbSpec } from './flags.js';
 import { clientOptions, notes, progressLines, REGISTRY_FLAGS } from './registry-flags.js';
+import { POLICY_FLAGS, policyOption } from './signing-flags.js';
 
 export const spec: VerbSpec = {
   usage: '[flags] [CONTEXT]',
@@ -43,6 +44,7 @@ export const spec: VerbSpec = {
     platform: { type: 'string', arg: 'os/arch[/variant]', desc: 'the platform to build for (base images picked from lists)' },
     jobs: { type: 'string', arg: 'n', desc: 'build up to n independent stages at once (default 1)' },
     ...REGISTRY_FLAGS,
+    ...POLICY_FLAGS,
     quiet: { type: 'boolean', alias: 'q', desc: 'no step output, only the id' },
   },
   more: [
@@ -140,7 +142,7 @@ export async function run(ctx: Context): Promise<void> {
       layers: ctx.flags.layers === undefined ? undefined : bool(ctx.flags, 'layers'),
       noCache: bool(ctx.flags, 'no-cache'),
       pull,
-      pullOptions: { ...clientOptions(ctx), platform: platform ? parsePlatform(platform) : undefined, progress: progressLines(ctx), note: notes(ctx) },
+      pullOptions: { ...clientOptions(ctx), ...policyOption(ctx), platform: platform ? parsePlatform(platform) : undefined, progress: progressLines(ctx), note: notes(ctx) },
       format: format as 'oci' | 'docker' | undefined,
       squash: bool(ctx.flags, 'squash'),
       timestamp: int(ctx.flags, 'timestamp'),

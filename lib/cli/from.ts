@@ -3,6 +3,7 @@ import { from, type PullPolicy } from '../builder/from.js';
 import { UsageError } from '../errors.js';
 import { parsePlatform } from '../pull/platform.js';
 import { clientOptions, notes, progressLines, REGISTRY_FLAGS } from './registry-flags.js';
+import { POLICY_FLAGS, policyOption } from './signing-flags.js';
 import { openStore, type Context } from './context.js';
 import { need, str, type VerbSpec } from './flags.js';
 
@@ -14,6 +15,7 @@ export const spec: VerbSpec = {
     cidfile: { type: 'string', arg: 'file', desc: 'write the container id to this file' },
     format: { type: 'string', alias: 'f', arg: 'oci|docker', desc: 'image format the container commits to by default' },
     ...REGISTRY_FLAGS,
+    ...POLICY_FLAGS,
     pull: { type: 'string', arg: 'missing|always|never|newer', desc: 'when to pull IMAGE first (default missing)' },
     platform: { type: 'string', arg: 'os/arch[/variant]', desc: 'the image to pick from a manifest list when pulling' },
   },
@@ -32,7 +34,7 @@ export async function run(ctx: Context): Promise<void> {
     name: str(ctx.flags, 'name'),
     format: format === 'docker' ? 'docker' : format === 'oci' ? 'oci' : undefined,
     pull: pull as PullPolicy,
-    pullOptions: { ...clientOptions(ctx), platform: platform ? parsePlatform(platform) : undefined, progress: progressLines(ctx), note: notes(ctx) },
+    pullOptions: { ...clientOptions(ctx), ...policyOption(ctx), platform: platform ? parsePlatform(platform) : undefined, progress: progressLines(ctx), note: notes(ctx) },
   });
   const cidfile = str(ctx.flags, 'cidfile');
   if (cidfile) fs.writeFileSync(cidfile, rec.id);

@@ -8,12 +8,14 @@ import { getList } from '../store/lists.js';
 import { openStore, type Context } from './context.js';
 import { bool, int, list, need, str, type VerbSpec } from './flags.js';
 import { clientOptions, progressLines, REGISTRY_FLAGS } from './registry-flags.js';
+import { POLICY_FLAGS, policyOption } from './signing-flags.js';
 
 export const spec: VerbSpec = {
   usage: 'create|add|remove|annotate|inspect|rm|push [flags] LIST ...',
   desc: 'Manifest lists (multi-platform images) in the store: create, add images to, and push with every image they name.',
   flags: {
     ...REGISTRY_FLAGS,
+    ...POLICY_FLAGS,
     amend: { type: 'boolean', desc: 'create: add to the list the name already holds' },
     arch: { type: 'string', arg: 'arch', desc: 'add, annotate: the entry\'s architecture (default the image\'s)' },
     os: { type: 'string', arg: 'os', desc: 'add, annotate: the entry\'s operating system' },
@@ -59,7 +61,7 @@ function addOptions(ctx: Context): AddOptions {
     if (eq <= 0) throw new UsageError(`--annotation: "${a}" is not KEY=VALUE`);
     annotations[a.slice(0, eq)] = a.slice(eq + 1);
   }
-  return { platform, annotations, pullOptions: { ...clientOptions(ctx), progress: progressLines(ctx) } };
+  return { platform, annotations, pullOptions: { ...clientOptions(ctx), ...policyOption(ctx), progress: progressLines(ctx) } };
 }
 
 export async function run(ctx: Context): Promise<void> {

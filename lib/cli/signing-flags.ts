@@ -36,6 +36,12 @@ export function signing(ctx: Context): { sign?: SignOptions; creator?: string } 
   return sign ? { sign, creator: `hod ${hodVersion()}` } : {};
 }
 
+/** `--signature-policy`, for the pull options of verbs that pull. */
+export function policyOption(ctx: Context): { signaturePolicy?: string } {
+  const p = str(ctx.flags, 'signature-policy');
+  return p === undefined ? {} : { signaturePolicy: p };
+}
+
 export function removeSignatures(ctx: Context): boolean {
   return bool(ctx.flags, 'remove-signatures');
 }

@@ -26,10 +26,10 @@ export interface CopyOptions {
   jobs?: number;
   progress?: (e: ProgressEvent) => void;
   /**
-   * Called with the top-level manifest as the source has it, before anything is copied: where the signature
-   * policy refuses an image, so that nothing of it is stored.
+   * Called with the image manifest as the source has it (for a list, the platform's) before anything is
+   * copied: where the signature policy refuses an image, so that nothing of it is stored.
    */
-  check?: (top: RawManifest, digest: string) => Promise<void>;
+  check?: (manifest: RawManifest, digest: string) => Promise<void>;
   /** Copy none of the source's signatures. */
   removeSignatures?: boolean;
   /** New signatures for the manifest as written, made before any blob moves (push --sign-by). */
@@ -58,8 +58,8 @@ function isIndex(mediaType: string, bytes: Buffer): boolean {
 }
 
 /** Resolve an index to the manifest for the platform wanted; checks each manifest's digest when it is known. */
-export async function imageManifest(src: ImageSource, opts: CopyOptions, top?: RawManifest): Promise<RawManifest> {
-  let raw = top ?? (await src.manifest());
+export async function imageManifest(src: ImageSource, opts: CopyOptions): Promise<RawManifest> {
+  let raw = await src.manifest();
   if (isIndex(raw.mediaType, raw.bytes)) {
     const index = JSON.parse(raw.bytes.toString()) as Index;
     const child = choosePlatform(index.manifests, opts.platform, src.description);
@@ -138,9 +138,9 @@ async function pool<T>(items: T[], jobs: number, fn: (t: T) => Promise<void>): P
  * manifest is one of a list's, stored by its digest. `present`: `dst` had the image already (nothing sent).
  */
 export async function copyManifest(src: ImageSource, dst: ImageDestination, opts: CopyOptions = {}, child = false): Promise<CopyResult & { present: boolean }> {
-  const top = await src.manifest();
-  if (opts.check) await opts.check(top, digestOf(top.bytes));
-  const raw = await imageManifest(src, opts, top);
+  const raw = await imageManifest(src, opts);
+  // the policy judges the image manifest that will be stored (a list's chosen one, as containers/image does)
+  if (opts.check) await opts.check(raw, digestOf(raw.bytes));
   const original = JSON.parse(raw.bytes.toString()) as Manifest;
   if (!original.config || !Array.isArray(original.layers)) throw new HodError('EMANIFEST', `${src.description}: not an image manifest`);
   const out = convertManifest(raw, original, opts.format);

@@ -1,13 +1,13 @@
 /** Open an image name with a transport prefix as a source or a destination. */
 import type { ImageDestination, ImageSource, TransportName } from '../image/transport.js';
 import type { ClientOptions } from '../registry/client.js';
-import { DockerDestination, DockerSource, parseDockerName } from '../registry/docker-transport.js';
+import { DockerDestination, DockerSource, parseDockerName, type DockerOptions } from '../registry/docker-transport.js';
 import { openDirDestination, openDirSource } from './dir.js';
 import { openDockerArchiveDestination, openDockerArchiveSource } from './docker-archive.js';
 import { openOciArchiveDestination, openOciArchiveSource } from './oci-archive.js';
 import { openOciLayoutDestination, openOciLayoutSource } from './oci-layout.js';
 
-export function openSource(t: TransportName, opts: ClientOptions): ImageSource {
+export function openSource(t: TransportName, opts: DockerOptions): ImageSource {
   switch (t.transport) {
     case 'docker':
       return new DockerSource(parseDockerName(t.rest), opts);

@@ -6,7 +6,7 @@ import { formatReference, normalizeDocker, normalizeLocal } from '../image/refer
 import type { TransportName } from '../image/transport.js';
 import type { Platform } from '../image/types.js';
 import { HodError } from '../errors.js';
-import { DockerSource, type DockerOptions } from '../registry/docker-transport.js';
+import { DockerSource, parseDockerName, type DockerOptions } from '../registry/docker-transport.js';
 import { loadRegistriesConf } from '../registry/registries-conf.js';
 import { resolveShortName } from '../registry/shortnames.js';
 import type { Store } from '../store/store.js';
@@ -19,6 +19,11 @@ export interface PullOptions extends DockerOptions {
   platform?: Partial<Platform>;
   jobs?: number;
   progress?: (e: ProgressEvent) => void;
+  /**
+   * The trust policy file (`--signature-policy`); default ~/.config/containers/policy.json, else
+   * /etc/containers/policy.json, else none (every image accepted).
+   */
+  signaturePolicy?: string;
   /** Lines for the user ("Trying to pull ..."), as buildah prints them on stderr. */
   note?: (line: string) => void;
 }
@@ -49,8 +54,11 @@ function localNameOf(ref: string): string | undefined {
 export async function pull(store: Store, name: string, opts: PullOptions = {}): Promise<{ id: string; name?: string }> {
   if (!parseTransportName(name)) return pullByName(store, name, opts);
   const { t, localName } = pullTarget(name);
+  const trust = (await import('./trust.js')).loadTrust(opts.signaturePolicy);
   const dst = new StoreDestination(store, localName ? [localName] : []);
-  await copyImage(openSource(t, opts), dst, { platform: opts.platform, jobs: opts.jobs, progress: opts.progress });
+  const src = openSource(t, { ...opts, readAttachments: true });
+  const check = await trust?.check(t, src, t.transport === 'docker' ? parseDockerName(t.rest) : undefined);
+  await copyImage(src, dst, { platform: opts.platform, jobs: opts.jobs, progress: opts.progress, check });
   return { id: dst.id!, name: localName };
 }
 
@@ -61,13 +69,14 @@ export async function pull(store: Store, name: string, opts: PullOptions = {}): 
  */
 async function pullByName(store: Store, name: string, opts: PullOptions): Promise<{ id: string; name: string }> {
   const conf = opts.registriesConf ?? loadRegistriesConf();
+  const trust = (await import('./trust.js')).loadTrust(opts.signaturePolicy);
   const failures: { name: string; err: unknown }[] = [];
   for (const ref of resolveShortName(name, conf, { interactive: false })) {
     const full = formatReference(ref);
     opts.note?.(`Trying to pull ${full}...`);
     let src: DockerSource | undefined;
     try {
-      src = new DockerSource(ref, { ...opts, registriesConf: conf });
+      src = new DockerSource(ref, { ...opts, registriesConf: conf, readAttachments: true });
       await src.manifest();
     } catch (err) {
       await src?.close();
@@ -75,7 +84,8 @@ async function pullByName(store: Store, name: string, opts: PullOptions): Promis
       continue;
     }
     const dst = new StoreDestination(store, [full]);
-    await copyImage(src, dst, { platform: opts.platform, jobs: opts.jobs, progress: opts.progress });
+    const check = await trust?.check({ transport: 'docker', rest: full }, src, ref);
+    await copyImage(src, dst, { platform: opts.platform, jobs: opts.jobs, progress: opts.progress, check });
     return { id: dst.id!, name: full };
   }
   if (failures.length === 1) throw failures[0].err;

@@ -11,8 +11,7 @@ import type { ImageDestination, ImageSource, RawManifest } from '../image/transp
 import type { Descriptor } from '../image/types.js';
 import { getCredentials } from './auth-file.js';
 import { RegistryClient, type ClientOptions } from './client.js';
-import { DockerSignatures } from '../signature/docker-signatures.js';
-import { dockerScopes, loadRegistriesD, type RegistriesD } from '../signature/registries-d.js';
+import type { RegistriesD } from '../signature/registries-d.js';
 import type { Signature } from '../signature/types.js';
 import { assertNotBlocked, findRegistry, loadRegistriesConf, type PullSource, type RegistriesConf } from './registries-conf.js';
 
@@ -45,7 +44,9 @@ export interface DockerOptions extends ClientOptions {
   readAttachments?: boolean;
 }
 
-function signaturesOf(ref: Reference, opts: DockerOptions): DockerSignatures {
+/** Loaded when signatures are first asked for: registries.d's YAML parser costs every pull and push otherwise. */
+async function signaturesOf(ref: Reference, opts: DockerOptions) {
+  const [{ DockerSignatures }, { dockerScopes, loadRegistriesD }] = await Promise.all([import('../signature/docker-signatures.js'), import('../signature/registries-d.js')]);
   return new DockerSignatures(ref, { registriesD: opts.registriesD ?? loadRegistriesD(), scopes: dockerScopes(ref), readAttachments: opts.readAttachments });
 }
 
@@ -120,7 +121,7 @@ export class DockerSource implements ImageSource {
   /** Look-aside storage is keyed by the name as given; attachments are read where the manifest was. */
   async signatures(manifestDigest: string): Promise<Signature[]> {
     const o = await this.open();
-    return signaturesOf(this.ref, this.opts).read(o.client, manifestDigest);
+    return (await signaturesOf(this.ref, this.opts)).read(o.client, manifestDigest);
   }
 
   async close(): Promise<void> {
@@ -174,7 +175,7 @@ export class DockerDestination implements ImageDestination {
   }
 
   async putSignatures(manifestDigest: string, sigs: Signature[]): Promise<void> {
-    await signaturesOf(this.ref, this.opts).write(this.client, manifestDigest, sigs);
+    await (await signaturesOf(this.ref, this.opts)).write(this.client, manifestDigest, sigs);
   }
 
   /** Nothing to do: a registry shows the tag as soon as its manifest is written, which comes last. */
