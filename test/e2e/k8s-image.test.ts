@@ -75,6 +75,8 @@ describe('example: hod builds its own image (scripts/examples/k8s/)', function (
     const info = inImage('hod info');
     expect(info.status, info.stderr).to.equal(0);
     expect(JSON.parse(info.stdout).store.GraphRoot).to.equal('/home/build/.local/share/hod');
+    // uid 0 in the user namespace bin/hod put it in, and still rootless
+    expect(JSON.parse(info.stdout).host.rootless).to.equal(true);
 
     // the RUN step is root in a user namespace the image's newuidmap mapped: 0 is the build user, 1.. its range
     const build = inImage('set -e; hod pull -q oci:/work/layout:busybox >/dev/null; hod bud -q -t inner:1 /work/ctx >/dev/null; hod run "$(hod from inner:1)" -- sh -c \'while read -r l; do echo "$l"; done < /proof\'');
