@@ -60,7 +60,7 @@ run=$(hod from nginx:bookworm); ctrs+=("$run")
 "$hod_bin" run --network host -v "$work/site.conf:/etc/nginx/sites-enabled/default:ro" "$run" -- nginx -g 'daemon off;' &
 server=$!
 page=
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   if page=$(curl -fsS "http://127.0.0.1:$port/" 2>/dev/null); then break; fi
   kill -0 "$server" 2>/dev/null || { say "nginx exited before it answered"; exit 1; }
   sleep 0.1
