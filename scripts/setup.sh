@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 # use (umoci, skopeo, buildah, the distribution registry with htpasswd from apache2-utils, openssl for test
 # certificates), busybox-static for the example images, attr for xattrs,
 # runc and containers-common (its seccomp profile) for `hod run`, the CNI plugins and iptables for its
-# private network (slirp4netns when rootless).
-PKGS=(mount util-linux attr xz-utils bzip2 zstd busybox-static umoci skopeo buildah runc golang-github-containers-common uidmap fuse-overlayfs containernetworking-plugins iptables iproute2 slirp4netns libcap2-bin docker-registry apache2-utils openssl)
+# private network (slirp4netns when rootless), debootstrap and curl for the Debian examples.
+PKGS=(mount util-linux attr xz-utils bzip2 zstd busybox-static umoci skopeo buildah runc golang-github-containers-common uidmap fuse-overlayfs containernetworking-plugins iptables iproute2 slirp4netns libcap2-bin docker-registry apache2-utils openssl debootstrap curl)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { listRecords } from '../builder/records.js';
+import { isRealRoot } from '../store/userns.js';
 import { openStore, type Context } from './context.js';
 import type { VerbSpec } from './flags.js';
 import { renderTemplate } from './template.js';
@@ -23,7 +24,7 @@ function runtimeVersion(): string {
 export async function run(ctx: Context): Promise<void> {
   const store = openStore(ctx);
   const info = {
-    host: { Distribution: os.release(), MemTotal: os.totalmem(), CPUs: os.cpus().length, kernel: os.release(), os: process.platform, arch: process.arch, rootless: process.getuid?.() !== 0, OCIRuntime: runtimeVersion() },
+    host: { Distribution: os.release(), MemTotal: os.totalmem(), CPUs: os.cpus().length, kernel: os.release(), os: process.platform, arch: process.arch, rootless: !isRealRoot(), OCIRuntime: runtimeVersion() },
     store: {
       GraphRoot: store.paths.root,
       GraphDriverName: store.driver,
