@@ -11,6 +11,7 @@ import { DigestMismatchError } from '../errors.js';
 import type { ImageDestination, RawManifest } from '../image/transport.js';
 import type { Descriptor, ImageConfig, Manifest } from '../image/types.js';
 import { tmpName, fileWriteStream } from '../store/atomic.js';
+import { directWriteStream } from '../store/direct-file.js';
 import { discardTree } from '../store/discard.js';
 import { adoptLayerDir, ensureLayerDir, PARALLEL_WRITES_FROM } from '../store/layers.js';
 import { unpackLayer } from '../store/unpack.js';
@@ -18,6 +19,9 @@ import type { Store } from '../store/store.js';
 import { addStoredSignatures } from '../store/signatures.js';
 import type { Signature } from '../signature/types.js';
 import { verifier } from './copy-image.js';
+
+/** Blobs from this size on are written with O_DIRECT (direct-file.ts). */
+const DIRECT_FROM = 4 << 20;
 
 export class StoreDestination implements ImageDestination {
   readonly description: string;
@@ -46,7 +50,9 @@ export class StoreDestination implements ImageDestination {
     const dir = compression ? tmpName(this.store.paths.tmp, 'layer') : undefined;
     try {
       const check = verifier(desc, this.description);
-      const toFile = pipeline(data, check, fileWriteStream(staged));
+      // a large blob bypasses the page cache: a layer is unpacked from these very bytes as they pass, and
+      // nothing reads the blob again soon
+      const toFile = pipeline(data, check, desc.size >= DIRECT_FROM ? directWriteStream(staged) : fileWriteStream(staged));
       // a layer is also unpacked as it arrives, so the download and the extraction overlap
       const unpacking = dir && compression ? this.unpackWhileDownloading(check, compression, dir, desc.size >= PARALLEL_WRITES_FROM) : undefined;
       await Promise.all([toFile, unpacking]);

@@ -53,10 +53,37 @@ export async function openBlob(client: RegistryClient, repo: string, digest: str
       }
     }
   }
-  const stream = Readable.from(body(), { objectMode: false });
+  const stream = Readable.from(gather(body(), GATHER_BYTES), { objectMode: false });
   // destroyed before the first read, the generator never runs to release the first answer's connection
   stream.once('close', () => first.body.destroy());
   return stream;
+}
+
+/**
+ * A socket hands over ~64 KiB at a time; a consumer that pays per chunk (gunzip's thread-pool round trip,
+ * a file write) is far cheaper on fewer, larger ones: W2's 403 MB layer gunzipped in 3.2 s from the
+ * socket's chunks and in 2.1 s from 1 MiB ones, for one copy of each byte here.
+ */
+const GATHER_BYTES = 1 << 20;
+
+async function* gather(src: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let len = 0;
+  for await (const chunk of src) {
+    if (len === 0 && chunk.length >= size) {
+      yield chunk;
+      continue;
+    }
+    parts.push(chunk);
+    len += chunk.length;
+    if (len >= size) {
+      const out = Buffer.concat(parts, len);
+      parts = [];
+      len = 0;
+      yield out;
+    }
+  }
+  if (len > 0) yield Buffer.concat(parts, len);
 }
 
 /** The first byte of a 206's `Content-Range: bytes a-b/n`. */

@@ -445,6 +445,33 @@ describe('store/unpack', function () {
     });
   });
 
+  describe('large files (written with O_DIRECT where the file system takes it)', () => {
+    it('holds exactly the archive\'s bytes, modes and times, also when given twice or read in small chunks', async () => {
+      const big = crypto.randomBytes(9 * (1 << 20) + 5);
+      const aligned = crypto.randomBytes(8 << 20);
+      const archive = await packTar([
+        { name: 'big', data: aligned, mode: 0o600 },
+        { name: 'big', data: big, mode: 0o4750, mtime: new Date(1_500_000_000_000) },
+        { name: 'aligned', data: aligned },
+      ]);
+      // /var/tmp: a tmpfs /tmp may refuse O_DIRECT, and the direct path is the one to test
+      const dest = fs.mkdtempSync(path.join(fs.existsSync('/var/tmp') ? '/var/tmp' : tmp, 'hod-unpack-big-'));
+      try {
+        const pieces = Array.from({ length: Math.ceil(archive.length / 65_536) }, (_, i) => archive.subarray(i * 65_536, (i + 1) * 65_536));
+        for (const [input, parallelWrites] of [[Readable.from([archive]), false], [Readable.from(pieces), true]] as const) {
+          fs.rmSync(path.join(dest, 'x'), { recursive: true, force: true });
+          await unpackLayer(input, path.join(dest, 'x'), { whiteouts: 'overlay', parallelWrites });
+          expect(fs.readFileSync(path.join(dest, 'x/big')).equals(big)).to.equal(true);
+          expect(fs.readFileSync(path.join(dest, 'x/aligned')).equals(aligned)).to.equal(true);
+          const st = fs.statSync(path.join(dest, 'x/big'));
+          expect([st.mode & 0o7777, st.mtimeMs]).to.deep.equal([0o4750, 1_500_000_000_000]);
+        }
+      } finally {
+        fs.rmSync(dest, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe('input handling', () => {
     it('takes an empty stream as an empty archive and refuses garbage', async () => {
       expect(await unpackLayer(Readable.from([]), path.join(tmp, 'a'), { whiteouts: 'none' })).to.deep.equal({ entries: 0, bytes: 0 });
