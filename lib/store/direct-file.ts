@@ -20,8 +20,11 @@ const ALIGN = 4096;
 const BUFFER_BYTES = 4 << 20;
 const BUFFERS = 3;
 
-/** Open flags to add for a direct write. */
-export const O_DIRECT = fs.constants.O_DIRECT ?? 0;
+/**
+ * Open flags to add for a direct write. HOD_DIRECT_IO=0 turns it off, for disks slower than writeback would
+ * make them (a spinning disk, network storage), where the page cache lets a pull return before the bytes land.
+ */
+export const O_DIRECT = process.env.HOD_DIRECT_IO === '0' ? 0 : (fs.constants.O_DIRECT ?? 0);
 
 /**
  * Writes the chunks it is given to an fd opened with O_DIRECT, from offset 0. `end()` must be awaited (also
