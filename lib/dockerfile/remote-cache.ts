@@ -23,7 +23,8 @@ function isMissing(err: Error): boolean {
 }
 
 export class RemoteCache {
-  private readonly pushes: Promise<void>[] = [];
+  private pushes: Promise<void> = Promise.resolve();
+  private pushed = 0;
 
   constructor(private readonly store: Store, private readonly opts: RemoteCacheOptions) {}
 
@@ -59,23 +60,30 @@ export class RemoteCache {
     return undefined;
   }
 
-  /** Push a step's image under its key, beside the build; flush() waits for them. */
+  /**
+   * Push a step's image under its key, beside the build; flush() waits for them. One push at a time, in step
+   * order: a step's image holds its parent's layers, which the push before it has just put there, so each
+   * push uploads only its own new layer. Side by side, every push uploaded the shared layers again, and
+   * docker-registry now and then refused a manifest whose blobs another push was uploading (DIGEST_INVALID,
+   * MANIFEST_BLOB_UNKNOWN): that step was missing from the cache.
+   */
   publish(key: string, imageId: string): void {
     const to = this.opts.to;
     if (to === undefined) return;
-    this.pushes.push((async () => {
+    this.pushed++;
+    this.pushes = this.pushes.then(async () => {
       const { push } = await import('../push/push.js');
       try {
         await push(this.store, imageId, `docker://${to}:${key}`, { ...this.opts.client });
       } catch (err) {
         this.opts.warn(`pushing the cache of a step to ${to}: ${(err as Error).message}`);
       }
-    })());
+    });
   }
 
   async flush(): Promise<void> {
-    await Promise.all(this.pushes);
-    if (this.pushes.length) this.opts.log(`--> Pushed ${this.pushes.length} step(s) to ${this.opts.to}`);
+    await this.pushes;
+    if (this.pushed) this.opts.log(`--> Pushed ${this.pushed} step(s) to ${this.opts.to}`);
   }
 
   /** A pulled cache image keeps no name of its own: it is a step's image, as if built here. */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { hodAsync, hodOk, makeBusybox, readFromImage, tempRoot } from '../helpers.js';
-import { startRegistry, type Registry } from '../registry/server.js';
+import { startProxy, startRegistry, type Registry } from '../registry/server.js';
 
 /** --cache-to / --cache-from: build pods share their steps through a registry on loopback. */
 describe('bud cache through a registry', function () {
@@ -64,6 +64,25 @@ describe('bud cache through a registry', function () {
     expect(read(b, 'app:1', 'second')).to.equal(read(a, 'app:1', 'second'));
     // the pulled steps are the store's own cache now, not names of their own
     expect(hodOk(b, ['images', '--format', '{{.Name}}']).split('\n').filter((n) => n.includes('cache'))).to.deep.equal([]);
+  });
+
+  it('uploads each blob once, however many steps\' images hold it', async () => {
+    // every step's image holds the base layer; pushes side by side each uploaded it again, and
+    // docker-registry then refused some step's manifest (a step missing from the cache)
+    const proxy = await startProxy(reg.host, {});
+    try {
+      const a = await store();
+      const built = await hodAsync(a, ['bud', '--tls-verify=false', '--cache-to', `${proxy.host}/team/once`, '-t', 'app:1', ctx]);
+      expect(built.status, built.stderr).to.equal(0);
+      expect(built.stderr).not.to.include('pushing the cache of a step');
+      const closed = proxy.requests.filter((r) => r.startsWith('PUT ') && r.includes('digest=')).map((r) => /digest=([^&\s]+)/.exec(r)![1]);
+      expect(closed.length).to.be.greaterThan(0);
+      expect(closed.filter((d, i) => closed.indexOf(d) !== i), 'blobs uploaded more than once').to.deep.equal([]);
+      // one manifest per built step: 2 RUN, 1 COPY, 1 ENV
+      expect(proxy.requests.filter((r) => r.startsWith('PUT /v2/team/once/manifests/'))).to.have.length(4);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('ignores, with a warning, a cache image that was not built for its key, and builds the step', async () => {
