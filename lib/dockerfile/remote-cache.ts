@@ -40,7 +40,7 @@ export class RemoteCache {
       let id: string;
       try {
         // quietly: a miss is the common case, and a hit says so in the step's "Using cache" line
-        id = (await pull(this.store, `docker://${ref}`, { ...this.opts.client, progress: undefined, note: undefined })).id;
+        id = (await pull(this.store, `docker://${ref}`, { ...this.opts.client, progress: undefined, note: undefined, unpack: false })).id;
       } catch (err) {
         if (!isMissing(err as Error)) this.opts.warn(`cache ${ref}: ${(err as Error).message}; building the step`);
         continue;

@@ -26,6 +26,8 @@ export interface PullOptions extends DockerOptions {
   signaturePolicy?: string;
   /** Lines for the user ("Trying to pull ..."), as buildah prints them on stderr. */
   note?: (line: string) => void;
+  /** false: store the blobs only, leaving the layers to be unpacked by the first `from` that needs them. */
+  unpack?: boolean;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function pull(store: Store, name: string, opts: PullOptions = {}): 
   if (!parseTransportName(name)) return pullByName(store, name, opts);
   const { t, localName } = pullTarget(name);
   const trust = (await import('./trust.js')).loadTrust(opts.signaturePolicy);
-  const dst = new StoreDestination(store, localName ? [localName] : []);
+  const dst = new StoreDestination(store, localName ? [localName] : [], { unpack: opts.unpack });
   const src = openSource(t, { ...opts, readAttachments: true });
   const check = await trust?.check(t, src, t.transport === 'docker' ? parseDockerName(t.rest) : undefined);
   await copyImage(src, dst, { platform: opts.platform, jobs: opts.jobs, progress: opts.progress, check });

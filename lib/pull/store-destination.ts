@@ -36,7 +36,8 @@ export class StoreDestination implements ImageDestination {
   /** The image id (config digest hex) once committed. */
   id: string | undefined;
 
-  constructor(private readonly store: Store, private readonly names: string[]) {
+  /** `unpack: false`: blobs only; `from` unpacks the layers when a container first needs them (ensureLayerDir). */
+  constructor(private readonly store: Store, private readonly names: string[], private readonly opts: { unpack?: boolean } = {}) {
     this.description = names[0] ?? 'the local store';
   }
 
@@ -46,7 +47,7 @@ export class StoreDestination implements ImageDestination {
 
   async putBlob(desc: Descriptor, data: Readable): Promise<void> {
     const staged = tmpName(this.store.paths.tmp, 'pull-blob');
-    const compression = layerCompression(desc.mediaType);
+    const compression = this.opts.unpack === false ? undefined : layerCompression(desc.mediaType);
     const dir = compression ? tmpName(this.store.paths.tmp, 'layer') : undefined;
     try {
       const check = verifier(desc, this.description);
@@ -114,7 +115,7 @@ export class StoreDestination implements ImageDestination {
     for (let i = 0; i < diffIds.length; i++) {
       const u = this.unpacked.get(parsed.layers[i].digest);
       if (!u) {
-        await ensureLayerDir(this.store, diffIds[i], parsed.layers[i].digest);
+        if (this.opts.unpack !== false) await ensureLayerDir(this.store, diffIds[i], parsed.layers[i].digest);
         continue;
       }
       if (u.diffId !== diffIds[i]) throw new DigestMismatchError(`layer ${parsed.layers[i].digest} of ${this.description}`, diffIds[i], u.diffId);

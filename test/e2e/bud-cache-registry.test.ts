@@ -61,9 +61,31 @@ describe('bud cache through a registry', function () {
     expect(reused.stderr).not.to.match(/^ran-second-step$/m);
     expect(reused.stderr.match(/Using cache/g)).to.have.length(4);
     expect(reused.stdout).to.equal(built.stdout);
+    // a hit stores the step's blobs only: nothing of the cached steps is unpacked until a container needs it
+    expect(fs.readdirSync(path.join(b, 'layers'))).to.have.length(1);
     expect(read(b, 'app:1', 'second')).to.equal(read(a, 'app:1', 'second'));
+    expect(hodOk(b, ['system', 'check'])).to.equal('');
     // the pulled steps are the store's own cache now, not names of their own
     expect(hodOk(b, ['images', '--format', '{{.Name}}']).split('\n').filter((n) => n.includes('cache'))).to.deep.equal([]);
+  });
+
+  it('builds a step that misses on top of steps that hit, unpacking their layers then', async () => {
+    const a = await store();
+    const repo = `${reg.host}/team/partial`;
+    expect((await hodAsync(a, ['bud', '--tls-verify=false', '--cache-to', repo, '-t', 'app:1', ctx])).status).to.equal(0);
+    const more = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-bud-rc-more-'));
+    try {
+      fs.cpSync(ctx, more, { recursive: true });
+      fs.appendFileSync(path.join(more, 'Dockerfile'), '\nRUN cat /second /data.txt > /third && echo ran-third-step\n');
+      const b = await store();
+      const r = await hodAsync(b, ['bud', '--tls-verify=false', '--cache-from', repo, '-t', 'app:2', more]);
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stderr.match(/Using cache/g)).to.have.length(4);
+      expect(r.stderr).to.match(/^ran-third-step$/m).and.not.match(/^ran-second-step$/m);
+      expect(read(b, 'app:2', 'third')).to.equal(read(a, 'app:1', 'second') + 'data');
+    } finally {
+      fs.rmSync(more, { recursive: true, force: true });
+    }
   });
 
   it('uploads each blob once, however many steps\' images hold it', async () => {
