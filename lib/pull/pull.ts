@@ -58,8 +58,10 @@ export async function pull(store: Store, name: string, opts: PullOptions = {}): 
   const { t, localName } = pullTarget(name);
   const trust = (await import('./trust.js')).loadTrust(opts.signaturePolicy);
   const dst = new StoreDestination(store, localName ? [localName] : [], { unpack: opts.unpack });
-  const src = openSource(t, { ...opts, readAttachments: true });
-  const check = await trust?.check(t, src, t.transport === 'docker' ? parseDockerName(t.rest) : undefined);
+  const ref = t.transport === 'docker' ? parseDockerName(t.rest) : undefined;
+  // attachments cost a request per pull: read where the policy wants sigstore (or registries.d says to)
+  const src = openSource(t, { ...opts, readAttachments: trust?.wantsSigstore(t, ref) });
+  const check = await trust?.check(t, src, ref);
   await copyImage(src, dst, { platform: opts.platform, jobs: opts.jobs, progress: opts.progress, check });
   return { id: dst.id!, name: localName };
 }
@@ -75,18 +77,19 @@ async function pullByName(store: Store, name: string, opts: PullOptions): Promis
   const failures: { name: string; err: unknown }[] = [];
   for (const ref of resolveShortName(name, conf, { interactive: false })) {
     const full = formatReference(ref);
+    const t: TransportName = { transport: 'docker', rest: full };
     opts.note?.(`Trying to pull ${full}...`);
     let src: DockerSource | undefined;
     try {
-      src = new DockerSource(ref, { ...opts, registriesConf: conf, readAttachments: true });
+      src = new DockerSource(ref, { ...opts, registriesConf: conf, readAttachments: trust?.wantsSigstore(t, ref) });
       await src.manifest();
     } catch (err) {
       await src?.close();
       failures.push({ name: full, err });
       continue;
     }
-    const dst = new StoreDestination(store, [full]);
-    const check = await trust?.check({ transport: 'docker', rest: full }, src, ref);
+    const dst = new StoreDestination(store, [full], { unpack: opts.unpack });
+    const check = await trust?.check(t, src, ref);
     await copyImage(src, dst, { platform: opts.platform, jobs: opts.jobs, progress: opts.progress, check });
     return { id: dst.id!, name: full };
   }

@@ -37,6 +37,8 @@ function scopesOf(t: TransportName, ref: Reference | undefined): string[] {
 
 /** A policy read once per pull, asked about each candidate source. */
 export interface Trust {
+  /** Whether the image's requirements take sigstore signatures, which a registry keeps as attachments. */
+  wantsSigstore(t: TransportName, ref?: Reference): boolean;
   /** The copy's `check` for pulling `t` (a registry image by `ref`) from `src`. */
   check(t: TransportName, src: ImageSource, ref?: Reference): Promise<CopyOptions['check']>;
 }
@@ -49,11 +51,13 @@ export function loadTrust(explicit: string | undefined): Trust | undefined {
   const file = policyPath(explicit);
   if (!file) return undefined;
   const policy = loadPolicy(file);
+  const wantsSigstore = (t: TransportName, ref?: Reference) => requirementsFor(policy, t.transport, scopesOf(t, ref)).requirements.some((r) => r.type === 'sigstoreSigned');
   return {
+    wantsSigstore,
     async check(t, src, ref) {
       const scopes = scopesOf(t, ref);
       // the verifier is synchronous: load it now, where the image's requirements will need it
-      if (requirementsFor(policy, t.transport, scopes).requirements.some((r) => r.type === 'sigstoreSigned')) sigstoreModule ??= await import('../signature/sigstore.js');
+      if (wantsSigstore(t, ref)) sigstoreModule ??= await import('../signature/sigstore.js');
       const dockerReference = t.transport === 'docker' && ref ? formatReference(ref) : undefined;
       return (_raw, digest) =>
         checkImage(file, policy, {
