@@ -59,5 +59,10 @@ buildah(['rm', b]);
 sh('bash', ['-c', `buildah --root ${bRoot} --runroot ${bRoot}-run rmi -a -f >/dev/null 2>&1; rm -rf ${args.work}`]);
 
 const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
+// the spread: first and third quartiles, and the median of the per-round ratios (hod and buildah ran back to back)
+const quart = (xs, q) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))];
+const iqr = (k) => `${quart(t[k], 0.25).toFixed(3)}-${quart(t[k], 0.75).toFixed(3)}`;
+const ratios = t.hod.map((h, i) => h / t.buildah[i]);
 console.log('run ctr -- true      hod (s)  buildah (s)  hod/buildah  target   node -e 0  runc run');
 console.log(`medians of ${String(runs).padEnd(8)} ${m.hod.toFixed(3).padStart(8)}  ${m.buildah.toFixed(3).padStart(11)}  ${(m.hod / m.buildah).toFixed(2).padStart(11)}  <= 0.4   ${m.node.toFixed(3).padStart(9)}  ${m.runc.toFixed(3).padStart(8)}`);
+console.log(`quartiles   ${iqr('hod').padStart(15)} ${iqr('buildah').padStart(12)}  ${quart(ratios, 0.25).toFixed(2)}-${quart(ratios, 0.75).toFixed(2)} (round ratios, median ${median(ratios).toFixed(2)})  ${iqr('node')}  ${iqr('runc')}`);

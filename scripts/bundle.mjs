@@ -39,7 +39,12 @@ const vendor = {
   },
 };
 
-const common = { outdir: outDir, outExtension: { '.js': '.cjs' }, bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning' };
+// No import() is left in a bundle (esbuild makes each a require() in a promise): bin/hod compiles the bundles
+// with vm.Script, for its code cache, and a dynamic import there would need Node's experimental loader hook.
+const common = {
+  outdir: outDir, outExtension: { '.js': '.cjs' }, bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning',
+  supported: { 'dynamic-import': false },
+};
 
 await build({ ...common, entryPoints: VENDORED.map((v) => ({ in: v, out: `vendor/${v}` })) });
 

@@ -11,7 +11,6 @@
  * outbound access in user space (10.0.2.100, gateway 10.0.2.2), as buildah does rootless.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SystemError } from '../errors.js';
@@ -23,16 +22,13 @@ export const SUBNET = '10.89.0.0/24';
 const STATE = '/run/hod-cni';
 
 export interface PrivateNetwork {
-  /** The namespace the runtime joins: it exists when this object is handed out. */
-  netns: string;
+  /** Settles when the namespace exists: the runtime may start, its hook waiting for `address`. */
+  created: Promise<void>;
+  /** The command's address once the namespace is wired up; rejects with the plugin's error. */
+  address: Promise<string>;
   /**
-   * Settles when the namespace is wired up (the runtime may start before: its hook waits for `readyFile`).
-   * Rejects with the plugin's error, after writing "failed" there, so the hook stops the runtime.
-   */
-  configured: Promise<void>;
-  /**
-   * Undo it all, by a detached shell that outlives hod: the command's exit status is not held up for the
-   * 30 ms the plugin's DEL and the namespace removal take.
+   * Undo it all in the background: the command's exit status is not held up for the 30 ms the plugin's DEL
+   * and the namespace removal take.
    */
   teardownInBackground: () => void;
 }
@@ -63,30 +59,29 @@ function pluginDir(): string {
   return dir;
 }
 
-/** One CNI plugin call: the config on stdin, the command in the environment, the result as JSON on stdout. */
-function pluginEnv(dir: string, command: 'ADD' | 'DEL', id: string, netns: string): NodeJS.ProcessEnv {
-  return { CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: dir, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+/** A CNI plugin's environment, but for CNI_COMMAND, which the scripts set per call. */
+function pluginEnv(dir: string, id: string, netns: string): NodeJS.ProcessEnv {
+  return { CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: dir, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOD_CNI_CONFIG: cniConfig() };
 }
 
+const DEL = 'printf %s "$HOD_CNI_CONFIG" | CNI_COMMAND=DEL "$CNI_PATH/bridge" >/dev/null 2>&1; ip netns del "$CNI_CONTAINERID" >/dev/null 2>&1';
+
 /**
- * The loopback up and the plugin's ADD, by one shell: one process to start instead of two (each start costs
- * the caller 2 ms). Resolves to the plugin's result.
+ * A run's whole network life in one detached shell: the namespace, then "ns" on stdout; the loopback up and
+ * the plugin's ADD, its status and result on stdout, which then closes; then, once its stdin closes (hod is
+ * done with the command, or gone), the plugin's DEL and the namespace's removal. One process where there were
+ * three, none of them started after the command (each start costs hod 1-3 ms of its only thread), and a hod
+ * that is killed still has its network torn down.
  */
-function addNetwork(dir: string, id: string, netns: string): Promise<string> {
-  const script = 'ip -n "$CNI_CONTAINERID" link set lo up & printf %s "$HOD_CNI_CONFIG" | "$CNI_PATH/bridge"; rc=$?; wait; exit $rc';
-  return new Promise((resolve, reject) => {
-    const sh = spawn('sh', ['-c', script], { env: { ...pluginEnv(dir, 'ADD', id, netns), HOD_CNI_CONFIG: cniConfig() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    sh.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    sh.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    sh.once('error', reject);
-    sh.once('close', (code) => {
-      if (code === 0) return resolve(out);
-      reject(new SystemError(`CNI bridge plugin ADD failed: ${pluginError(out, err)}`));
-    });
-  });
-}
+const LIFE = [
+  'ip netns add "$CNI_CONTAINERID" || exit 1',
+  'echo ns',
+  'ip -n "$CNI_CONTAINERID" link set lo up & out=$(printf %s "$HOD_CNI_CONFIG" | CNI_COMMAND=ADD "$CNI_PATH/bridge"); rc=$?; wait',
+  'printf "%s\\n%s" "$rc" "$out"',
+  'exec >/dev/null 2>&1',
+  'read -r _',
+  DEL,
+].join('\n');
 
 /** A CNI error object's message and details, else what the plugin printed. */
 function pluginError(out: string, err: string): string {
@@ -120,55 +115,52 @@ function ensureMasquerade(): void {
  * /run/netns for root, else a file in `dir` (the run's bundle, the user's own).
  */
 export function newNetnsId(dir: string): { id: string; netns: string } {
-  // the pid in the name lets a later run find the namespaces of a hod that was killed (reapStale)
-  const id = `hod-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  // the pid in the name lets a later run find the namespaces of a hod that was killed (reapStale), and makes
+  // it unique among live ones with the random part; Math.random, as node:crypto costs 1-2 ms to load
+  const id = `hod-${process.pid}-${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')}`;
   return { id, netns: inUserNamespace() ? path.join(dir, 'netns') : `/run/netns/${id}` };
 }
 
-export interface NetworkReady {
-  /** Written "ok" (or "failed") when the namespace is wired up; the runtime's hook waits for it. */
-  readyFile: string;
-  /** Told the command's address before readyFile is written (for /etc/hosts). */
-  onAddress: (address: string) => void;
-}
-
 /**
- * A private network for one command. Resolves as soon as its namespace exists, so the runtime starts while
- * the plugin wires it up (the 15 ms of CNI overlap runc's own start); see `configured`.
+ * A private network for one command, started at once: `created` settles as soon as its namespace exists, so
+ * the runtime starts while the plugin wires it up (the 15 ms of CNI overlap runc's own start).
  */
-export async function setupPrivateNetwork(id: string, netnsPath: string, ready: NetworkReady): Promise<PrivateNetwork> {
-  if (inUserNamespace()) return setupSlirp(netnsPath, ready);
+export function startPrivateNetwork(id: string, netnsPath: string): PrivateNetwork {
+  if (inUserNamespace()) return startSlirp(netnsPath);
   const dir = pluginDir();
   fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
   ensureMasquerade();
   reapStale(dir);
-  const netns = `/run/netns/${id}`;
-  await new Promise<void>((resolve, reject) => {
-    const ip = spawn('ip', ['netns', 'add', id], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    ip.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    ip.once('error', (e) => reject(new SystemError(`cannot make a network namespace (ip netns add): ${e.message}`)));
-    ip.once('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`cannot make a network namespace (ip netns add): ${err.trim()}`))));
+  const sh = spawn('sh', ['-c', LIFE], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: pluginEnv(dir, id, netnsPath) });
+  // neither the shell nor its stdin keeps hod alive; its stdout and stderr end once the ADD is done
+  sh.unref();
+  sh.stdin.on('error', () => undefined);
+  let out = '';
+  let err = '';
+  sh.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  sh.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const ended = Promise.all([new Promise((r) => sh.stdout.once('end', r)), new Promise((r) => sh.stderr.once('end', r))]);
+  const created = new Promise<void>((resolve, reject) => {
+    const check = () => out.startsWith('ns\n') && resolve();
+    sh.stdout.on('data', check);
+    sh.once('error', (e) => reject(new SystemError(`cannot start sh for the private network: ${e.message}`)));
+    void ended.then(() => reject(new SystemError(`cannot make a network namespace (ip netns add): ${err.trim()}`)));
   });
-  const configured = addNetwork(dir, id, netns).then((out) => {
-    const result = JSON.parse(out) as { ips?: { address: string }[] };
-    ready.onAddress(result.ips?.[0]?.address.split('/')[0] ?? '');
-    fs.writeFileSync(ready.readyFile, 'ok');
-  }, (err: unknown) => {
-    fs.writeFileSync(ready.readyFile, 'failed');
-    throw err;
+  const address = created.then(() => ended).then(() => {
+    const [, rc, ...result] = out.split('\n');
+    const text = result.join('\n');
+    if (rc !== '0') throw new SystemError(`CNI bridge plugin ADD failed: ${pluginError(text, err)}`);
+    const parsed = JSON.parse(text) as { ips?: { address: string }[] };
+    return parsed.ips?.[0]?.address.split('/')[0] ?? '';
   });
-  configured.catch(() => undefined);
-  return {
-    netns,
-    configured,
-    teardownInBackground: () => teardownDetached(dir, id, netns),
-  };
+  created.catch(() => undefined);
+  address.catch(() => undefined);
+  return { created, address, teardownInBackground: () => sh.stdin.destroy() };
 }
 
+/** Tear down a namespace no shell of ours looks after, by a detached one. */
 function teardownDetached(dir: string, id: string, netns: string): void {
-  const script = 'printf %s "$HOD_CNI_CONFIG" | "$CNI_PATH/bridge" >/dev/null 2>&1; ip netns del "$CNI_CONTAINERID" >/dev/null 2>&1';
-  spawn('sh', ['-c', script], { detached: true, stdio: 'ignore', env: { ...pluginEnv(dir, 'DEL', id, netns), HOD_CNI_CONFIG: cniConfig() } }).unref();
+  spawn('sh', ['-c', DEL], { detached: true, stdio: 'ignore', env: pluginEnv(dir, id, netns) }).unref();
 }
 
 /**
@@ -189,7 +181,18 @@ function reapStale(dir: string): void {
 }
 
 /** Rootless: a namespace bound on a file, and slirp4netns serving it until teardown. */
-async function setupSlirp(netns: string, ready: NetworkReady): Promise<PrivateNetwork> {
+function startSlirp(netns: string): PrivateNetwork {
+  let stop: (() => void) | undefined;
+  const created = setupSlirp(netns).then((s) => {
+    stop = s;
+  });
+  created.catch(() => undefined);
+  // the namespace file lives in the run's bundle, which goes right after: no waiting to do in the teardown
+  return { created, address: created.then(() => '10.0.2.100'), teardownInBackground: () => stop?.() };
+}
+
+/** The namespace served by slirp4netns; resolves to what stops it and drops the namespace. */
+async function setupSlirp(netns: string): Promise<() => void> {
   fs.mkdirSync(path.dirname(netns), { recursive: true, mode: 0o700 });
   fs.writeFileSync(netns, '');
   const drop = () => {
@@ -226,15 +229,8 @@ async function setupSlirp(netns: string, ready: NetworkReady): Promise<PrivateNe
     throw e;
   }
   slirp.removeAllListeners('exit');
-  ready.onAddress('10.0.2.100');
-  fs.writeFileSync(ready.readyFile, 'ok');
-  return {
-    netns,
-    configured: Promise.resolve(),
-    // the namespace file lives in the run's bundle, which goes right after: no waiting to do here
-    teardownInBackground: () => {
-      slirp.kill('SIGTERM');
-      drop();
-    },
+  return () => {
+    slirp.kill('SIGTERM');
+    drop();
   };
 }

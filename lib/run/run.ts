@@ -30,7 +30,7 @@ function seccompProfile(file: string | undefined): ((caps: string[]) => Record<s
 import { runRuntime } from './runtime.js';
 import { runChroot } from './chroot.js';
 import { isRealRoot, outerUid } from '../store/userns.js';
-import { newNetnsId, setupPrivateNetwork, type PrivateNetwork } from './network.js';
+import { newNetnsId, startPrivateNetwork, type PrivateNetwork } from './network.js';
 
 export interface RunOptions {
   user?: string;
@@ -171,12 +171,6 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
   if (argv.length === 0) throw new UsageError('give the command to run');
   const isolation = opts.isolation ?? isolationFromEnv();
   const { container: rec, path: rootfs } = await mount(store, nameOrId);
-  const config = rec.image.config;
-  const user = resolveUser(rootfs, opts.user ?? config.User);
-  const env = mergeEnv(config.Env, opts.env, user.home);
-  const cwd = opts.workingDir || config.WorkingDir || '/';
-  if (!findProgram(rootfs, argv[0], env)) throw new HodError('ENOCMD', `"${argv[0]}" not found in the container's root filesystem or its PATH`);
-  const hostname = opts.hostname || config.Hostname || rec.id.slice(0, 12);
   const network = opts.network ?? 'private';
 
   // flags first: a bad one fails before anything is written
@@ -184,39 +178,65 @@ export async function run(store: Store, nameOrId: string, argv: string[], opts: 
   const seccomp = isolation === 'oci' ? seccompProfile(seccompFile(opts.securityOpts)) : undefined;
   const bundle = tmpName(store.paths.container(rec.id), 'run');
   fs.mkdirSync(bundle, { mode: 0o700 });
-  const mounts: Mount[] = [...etcFiles(bundle, hostname, network, opts.addHosts, opts.dns), ...userMounts];
-  // what the runtime will create to mount on (and the working directory it needs), to take back afterwards
-  const targets = ['/proc', '/dev', '/sys', cwd, ...mounts.map((m) => m.destination)];
-  const created = [...new Set(targets.map((t) => firstMissing(rootfs, t)).filter((t): t is string => !!t))];
-  let net: PrivateNetwork | undefined;
-  // the network's plugins run while the spec is made
+  // the private network's namespace is made while the rest is prepared, and wired up while the runtime starts
   const netns = isolation === 'oci' && network === 'private' ? newNetnsId(bundle) : undefined;
-  const readyFile = path.join(bundle, 'network-ready');
-  const hostsFile = path.join(bundle, 'hosts');
-  const netting = netns ? setupPrivateNetwork(netns.id, netns.netns, { readyFile, onAddress: (a) => fs.appendFileSync(hostsFile, `${a}\t${hostname}\n`) }) : undefined;
-  netting?.catch(() => undefined);
+  let net: PrivateNetwork | undefined;
+  let cwd = '/';
+  let created: string[] = [];
   try {
+    net = netns ? startPrivateNetwork(netns.id, netns.netns) : undefined;
+    const config = rec.image.config;
+    const user = resolveUser(rootfs, opts.user ?? config.User);
+    const env = mergeEnv(config.Env, opts.env, user.home);
+    cwd = opts.workingDir || config.WorkingDir || '/';
+    if (!findProgram(rootfs, argv[0], env)) throw new HodError('ENOCMD', `"${argv[0]}" not found in the container's root filesystem or its PATH`);
+    const hostname = opts.hostname || config.Hostname || rec.id.slice(0, 12);
+    const mounts: Mount[] = [...etcFiles(bundle, hostname, network, opts.addHosts, opts.dns), ...userMounts];
+    // what the runtime will create to mount on (and the working directory it needs), to take back afterwards
+    const targets = ['/proc', '/dev', '/sys', cwd, ...mounts.map((m) => m.destination)];
+    created = [...new Set(targets.map((t) => firstMissing(rootfs, t)).filter((t): t is string => !!t))];
     fs.mkdirSync(safeJoin(rootfs, cwd, { followFinal: true }), { recursive: true });
     if (isolation === 'chroot') {
       // nothing makes mount points for us: make them, to be taken back like the runtime's
       for (const m of [{ destination: '/proc' }, { destination: '/dev' }, { destination: '/sys' }, ...mounts]) makeTarget(rootfs, m);
       return await runChroot({ rootfs, args: argv, env, cwd, user, hostname, network, mounts }, opts.stdio);
     }
+    const readyFile = path.join(bundle, 'network-ready');
     const spec = runtimeSpec({
-      args: argv, env, cwd, user, rootfs, hostname, terminal: !!opts.tty, network, netns: netns?.netns, netReady: netns ? readyFile : undefined, mounts,
+      args: argv, env, cwd, user, rootfs, hostname, terminal: !!opts.tty, network, netns: netns?.netns, netReady: net ? readyFile : undefined, mounts,
       capAdd: opts.capAdd, capDrop: opts.capDrop, seccomp,
     });
     fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
-    if (netting) net = await netting;
+    // the command's address goes into its /etc/hosts (written above) before the hook lets the command start;
+    // the bundle may be gone already when the runtime failed first
+    net?.address.then((a) => {
+      fs.appendFileSync(path.join(bundle, 'hosts'), `${a}\t${hostname}\n`);
+      fs.writeFileSync(readyFile, 'ok\n');
+    }, () => fs.writeFileSync(readyFile, 'failed\n')).catch(() => undefined);
+    await net?.created;
     const code = await runRuntime(opts.runtime ?? 'runc', bundle, `hod-${rec.id.slice(0, 12)}-${path.basename(bundle).slice(-8)}`, stateDir(), opts.stdio);
     // a plugin that failed stopped the runtime through its hook: its error says why, the runtime's would not
-    await net?.configured;
+    await net?.address;
     return code;
   } finally {
-    if (!net && netting) net = await netting.catch(() => undefined);
+    // rootless, the namespace is a file in the bundle: it must be let go before the bundle goes
+    await net?.created.catch(() => undefined);
     net?.teardownInBackground();
     // the working directory stays when the command asked for it (a WORKDIR must exist afterwards)
     for (const rel of created) if (rel !== cwd && !cwd.startsWith(`${rel}/`)) removeCreated(rootfs, rel);
+    removeBundle(bundle);
+  }
+}
+
+/**
+ * The bundle holds only the files written here: unlinked one by one, as fs.rmSync's recursive walk costs
+ * ~1 ms more (its code is compiled on first use); anything else there falls back to it.
+ */
+function removeBundle(bundle: string): void {
+  try {
+    for (const name of fs.readdirSync(bundle)) fs.unlinkSync(path.join(bundle, name));
+    fs.rmdirSync(bundle);
+  } catch {
     fs.rmSync(bundle, { recursive: true, force: true });
   }
 }

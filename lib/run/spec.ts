@@ -67,9 +67,12 @@ export function loopbackUpHook(): { path: string; args: string[] } {
   return { path: '/bin/busybox', args: ['busybox', 'ip', 'link', 'set', 'lo', 'up'] };
 }
 
-/** Hold the command back until the network plugin is done (or stop it if the plugin failed); 10 s at most. */
+/**
+ * Hold the command back until the network plugin is done (or stop it if the plugin failed); 10 s at most. The
+ * shell's own `read`, not cat: the runtime waits for this hook, and one process fewer is 1-2 ms.
+ */
 export function networkReadyHook(readyFile: string): { path: string; args: string[]; timeout: number } {
-  const script = 'while [ ! -s "$1" ]; do sleep 0.002; done; [ "$(cat "$1")" = ok ]';
+  const script = 'while [ ! -s "$1" ]; do sleep 0.002; done; read -r s < "$1"; [ "$s" = ok ]';
   return { path: '/bin/sh', args: ['sh', '-c', script, 'sh', readyFile], timeout: 10 };
 }
 
