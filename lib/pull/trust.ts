@@ -9,7 +9,7 @@ import { checkImage, type Verifiers } from '../signature/policy-eval.js';
 import { loadPolicy, pathScopes, policyPath, requirementsFor } from '../signature/policy.js';
 import { dockerScopes } from '../signature/registries-d.js';
 import type { CopyOptions } from './copy-image.js';
-import { parseDockerArchiveName, parseLayoutName } from './transport-name.js';
+import { parseLayoutName } from './transport-name.js';
 
 const verifiers: Verifiers = {
   simpleSigning: async (bytes, keys) => (await import('../signature/gpg.js')).verifySimpleSigning(bytes, keys),
@@ -27,11 +27,8 @@ function scopesOf(t: TransportName, ref: Reference | undefined): string[] {
     case 'oci':
     case 'oci-archive':
       return pathScopes(parseLayoutName(t).path);
-    case 'docker-archive':
-      parseDockerArchiveName(t);
-      return [];
     default:
-      return [];
+      return []; // docker-archive: only the transport's default applies, as in containers/image
   }
 }
 
