@@ -8,7 +8,7 @@ import type { NetworkMode } from '../run/spec.js';
 import { openStore, type Context } from './context.js';
 import { bool, int, list, str, type VerbSpec } from './flags.js';
 import { clientOptions, notes, progressLines, REGISTRY_FLAGS } from './registry-flags.js';
-import { POLICY_FLAGS, policyOption } from './signing-flags.js';
+import { POLICY_FLAGS, policyOption, SIGN_FLAGS, signing } from './signing-flags.js';
 
 export const spec: VerbSpec = {
   usage: '[flags] [CONTEXT]',
@@ -45,6 +45,7 @@ export const spec: VerbSpec = {
     jobs: { type: 'string', arg: 'n', desc: 'build up to n independent stages at once (default 1)' },
     ...REGISTRY_FLAGS,
     ...POLICY_FLAGS,
+    ...SIGN_FLAGS,
     quiet: { type: 'boolean', alias: 'q', desc: 'no step output, only the id' },
   },
   more: [
@@ -162,6 +163,7 @@ export async function run(ctx: Context): Promise<void> {
       platform: platform ? (({ os, architecture, variant }) => ({ os: os ?? 'linux', architecture: architecture ?? 'amd64', variant }))(parsePlatform(platform)) : undefined,
       log: quiet ? undefined : (line) => ctx.err(line),
       warn: (line) => ctx.err(line),
+      ...signing(ctx),
     });
     const iidfile = str(ctx.flags, 'iidfile');
     if (iidfile) fs.writeFileSync(iidfile, `sha256:${res.id}`);

@@ -23,6 +23,8 @@ import { run } from '../run/run.js';
 import type { NetworkMode } from '../run/spec.js';
 import { tmpName } from '../store/atomic.js';
 import { safeJoin } from '../store/pathsafe.js';
+import { addStoredSignatures } from '../store/signatures.js';
+import type { Signer, SignOptions } from '../signature/sign.js';
 import type { Store } from '../store/store.js';
 import { BuildCache, cacheKey } from './cache.js';
 import { cacheComment, RemoteCache } from './remote-cache.js';
@@ -70,6 +72,10 @@ export interface BudOptions {
   platform?: Platform;
   /** Stages that do not depend on each other build at the same time, this many at once (default 1). */
   jobs?: number;
+  /** Sign the final image as its first tag (`--sign-by`...); the signatures stay with it for push. */
+  sign?: SignOptions;
+  /** The signatures' `optional.creator`. */
+  creator?: string;
   /** Progress for people ("STEP 1/3: FROM ..."), one line at a time. */
   log?: (line: string) => void;
   warn?: (line: string) => void;
@@ -100,6 +106,7 @@ const shortId = (id: string) => id.slice(0, 11);
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 class Build {
+  private signer: Signer | undefined;
   readonly df: ParsedDockerfile;
   readonly cache: BuildCache;
   readonly log: (line: string) => void;
@@ -132,6 +139,8 @@ class Build {
   }
 
   async build(): Promise<BudResult> {
+    // keys unlocked before any step runs: a wrong passphrase costs no build
+    this.signer = this.opts.sign && (await import('../signature/sign.js')).makeSigner(this.opts.sign, this.opts.tags?.[0] && formatReference(normalizeLocal(this.opts.tags[0])), this.opts.creator ?? 'hod');
     const target = this.opts.platform ?? hostPlatform();
     const p = plan(this.df, this.buildArgs, platformArgs(target, hostPlatform()), this.opts.target);
     this.globals = p.globals;
@@ -499,7 +508,9 @@ class Build {
       id = res.id;
     }
     for (const n of names) this.log(`COMMIT ${n}`);
-    if (names.length) this.store.images.add(this.store.images.get(id).manifestDescriptor, names);
+    const desc = this.store.images.get(id).manifestDescriptor;
+    if (this.signer) addStoredSignatures(this.store.paths, desc.digest, await this.signer(desc.digest));
+    if (names.length) this.store.images.add(desc, names);
     this.log(`--> ${shortId(id)}`);
     for (const n of names) this.log(`Successfully tagged ${n}`);
     return { id, names };

@@ -106,6 +106,25 @@ describe('signatures and trust policy (gpg, skopeo, a registry on 127.0.0.1)', f
     expect(fs.readdirSync(bare).filter((n) => n.startsWith('signature'))).to.deep.equal([]);
   });
 
+  it('bud --sign-by signs the built image as its tag; a wrong passphrase stops the build before its first step', () => {
+    const ctx = path.join(dir, 'bud-ctx');
+    fs.mkdirSync(ctx);
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM app:1\nRUN echo built > /built\n');
+    hodOk(store.root, ['bud', '--sign-by', alice.fingerprint, '-t', 'built:1', ctx], { env });
+    const out = path.join(dir, 'built-dir');
+    hodOk(store.root, ['push', 'built:1', `dir:${out}`], { env });
+    const p = policy('dir-built', { dir: { '': [gpgBy(alice, { type: 'exactReference', dockerReference: 'localhost/built:1' })] } });
+    const ok = skopeo(['--policy', p, 'copy', `dir:${out}`, `dir:${path.join(dir, 'built-copied')}`]);
+    expect(ok.status, ok.stderr).to.equal(0);
+
+    const wrong = path.join(dir, 'bud-wrong.pass');
+    fs.writeFileSync(wrong, 'nope\n');
+    const r = hod(store.root, ['bud', '--sign-by-sigstore-private-key', cosign.privateKeyFile, '--sign-passphrase-file', wrong, '-t', 'built:2', ctx], { env });
+    expect(r.status).to.equal(125);
+    expect(r.stderr).to.match(/wrong passphrase/).and.not.match(/STEP 1/);
+    expect(hod(store.root, ['inspect', 'built:2']).status).to.not.equal(0);
+  });
+
   it('push --sign-by-sigstore-private-key attaches the signature in the registry as sha256-DIGEST.sig', () => {
     hodOk(store.root, ['push', NO_TLS, '--sign-by-sigstore-private-key', cosign.privateKeyFile, '--sign-passphrase-file', cosign.passphraseFile, 'app:1', `docker://${reg.host}/team/sig:1`], { env });
     const digest = digestOf('team/sig:1');
