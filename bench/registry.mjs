@@ -3,12 +3,11 @@
 // copy oci: -> docker:// for push), W1 and W2 images, cold (an empty registry or store) and warm (every blob
 // already there). Each tool gets its own registry so no tool finds another's blobs.
 //   node bench/registry.mjs [--runs N] [--only w1,w2]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, parseArgs, timeIt } from './common.mjs';
+import { median, parseArgs, startRegistry, timeIt } from './common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HOD = path.join(here, '..', 'bin', 'hod');
@@ -29,30 +28,6 @@ function workload(kind) {
     fs.writeFileSync(path.join(dir, '.done'), '');
   }
   return dir;
-}
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function registry() {
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(args.work, 'reg-'));
-  fs.writeFileSync(path.join(dir, 'config.yml'), `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${dir}/data } }\nhttp: { addr: 127.0.0.1:${port} }\n`);
-  const proc = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore' });
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return { host: `127.0.0.1:${port}`, stop: () => { proc.kill(); fs.rmSync(dir, { recursive: true, force: true }); } };
 }
 
 /** The workload committed as bench:<kind> in a hod store and a buildah store, and as an OCI layout for skopeo. */
@@ -79,7 +54,7 @@ for (const kind of args.only.split(',')) {
   const roots = images(kind);
   const t = { hodCold: [], buildahCold: [], skopeoCold: [], hodWarm: [], buildahWarm: [], hodPull: [], buildahPull: [] };
   for (let i = 0; i < runs; i++) {
-    const regs = { hod: await registry(), buildah: await registry(), skopeo: await registry() };
+    const regs = { hod: await startRegistry(args.work), buildah: await startRegistry(args.work), skopeo: await startRegistry(args.work) };
     try {
       const order = i % 2 ? ['buildah', 'skopeo', 'hod'] : ['hod', 'buildah', 'skopeo'];
       for (const tool of order) {
