@@ -139,13 +139,14 @@ async function pool<T>(items: T[], jobs: number, fn: (t: T) => Promise<void>): P
  */
 export async function copyManifest(src: ImageSource, dst: ImageDestination, opts: CopyOptions = {}, child = false): Promise<CopyResult & { present: boolean }> {
   const raw = await imageManifest(src, opts);
+  const sourceDigest = digestOf(raw.bytes);
   // the policy judges the image manifest that will be stored (a list's chosen one, as containers/image does)
-  if (opts.check) await opts.check(raw, digestOf(raw.bytes));
+  if (opts.check) await opts.check(raw, sourceDigest);
   const original = JSON.parse(raw.bytes.toString()) as Manifest;
   if (!original.config || !Array.isArray(original.layers)) throw new HodError('EMANIFEST', `${src.description}: not an image manifest`);
   const out = convertManifest(raw, original, opts.format);
   const result = { manifestDigest: digestOf(out.raw.bytes), configDigest: original.config.digest, manifest: out.manifest, mediaType: out.raw.mediaType, size: out.raw.bytes.length };
-  const sigs = await signaturesFor(src, dst, digestOf(raw.bytes), result.manifestDigest, opts);
+  const sigs = await signaturesFor(src, dst, sourceDigest, result.manifestDigest, opts);
   if (!child && (await dst.hasManifest?.(result.manifestDigest))) {
     for (const d of [original.config, ...original.layers]) opts.progress?.({ kind: 'skip', desc: d });
     if (sigs.length) await dst.putSignatures!(result.manifestDigest, sigs);

@@ -35,8 +35,8 @@ export class StoreSource implements ImageSource {
   }
 
   async signatures(manifestDigest: string): Promise<Signature[]> {
-    if (manifestDigest === this.image.manifestDigest) return readStoredSignatures(this.store.paths, manifestDigest);
     const stored = readStoredSignatures(this.store.paths, this.image.manifestDigest);
+    if (manifestDigest === this.image.manifestDigest) return stored;
     if (this.replacement && stored.length) {
       throw new SignatureError('digest', `${this.description}: recompressing its layers changes the manifest's digest, which would invalidate its ${stored.length} signature(s): push with --remove-signatures`);
     }

@@ -43,6 +43,11 @@ export class StreamFile {
     if (this.failure) throw this.failure;
   }
 
+  /** Wait for the write in flight, whatever it did; for clean-up after a failure elsewhere. */
+  async abandon(): Promise<void> {
+    await this.writing;
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0 && !this.failure) {
