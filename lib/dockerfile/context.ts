@@ -11,6 +11,7 @@ import { HodError, UsageError } from '../errors.js';
 import { tmpName } from '../store/atomic.js';
 import type { Store } from '../store/store.js';
 import { unpackLayer } from '../store/unpack.js';
+import { defaultTls } from '../registry/tls.js';
 
 export interface BuildContext {
   dir: string;
@@ -59,7 +60,8 @@ export async function openContext(store: Store, spec: string, stdin: Readable = 
     const s = scratch(store);
     try {
       const { EnvHttpProxyAgent, interceptors, request } = await import('undici');
-      const agent = new EnvHttpProxyAgent();
+      const tls = defaultTls();
+      const agent = new EnvHttpProxyAgent({ connect: tls, requestTls: tls, proxyTls: tls });
       try {
         const res = await request(spec, { dispatcher: agent.compose(interceptors.redirect({ maxRedirections: 10 })) });
         if (res.statusCode !== 200) {

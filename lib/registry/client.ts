@@ -13,7 +13,7 @@ import { parseChallenges, type Challenge } from './challenge.js';
 import { httpAgent, httpRequest, type Response } from './http.js';
 import { parseErrorBody, redact, RegistryError } from './registry-error.js';
 import { pullScope, pushScope } from './scope.js';
-import { otherHostTls, registryTls, type RegistryTls } from './tls.js';
+import { defaultTls, registryTls, type RegistryTls } from './tls.js';
 import { fetchToken, scopeKey, TokenCache } from './token.js';
 
 export { RegistryError } from './registry-error.js';
@@ -99,7 +99,7 @@ export class RegistryClient {
     this.retryDelay = opts.retryDelay ?? 500;
     this.chunkSize = opts.uploadChunkSize ?? 8 << 20;
     this.chunked = opts.uploadChunkSize !== undefined;
-    this.dispatcher = httpAgent((origin) => ({ ...(this.isRegistry(origin) ? this.tls?.connect : otherHostTls()) }));
+    this.dispatcher = httpAgent((origin) => ({ ...(this.isRegistry(origin) ? this.tls?.connect : defaultTls()) }));
   }
 
   async close(): Promise<void> {

@@ -85,6 +85,47 @@ function systemCAs(): string[] {
   return [...tls.rootCertificates];
 }
 
+let extraCAs: string[] | undefined;
+
+/**
+ * The CAs of `NODE_EXTRA_CA_CERTS` when bin/hod held the variable back from Node's start (when it did not,
+ * Node's default context has them already), read on first use. A file that cannot be read is ignored with
+ * the warning Node gives.
+ */
+function deferredExtraCAs(): string[] {
+  const file = (process as unknown as Record<symbol, string | undefined>)[Symbol.for('hod.extraCaCerts')];
+  if (!file) return [];
+  if (!extraCAs) {
+    try {
+      extraCAs = [fs.readFileSync(file, 'utf8')];
+    } catch (err) {
+      process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(err as Error).message}`);
+      extraCAs = [];
+    }
+  }
+  return extraCAs;
+}
+
+let defaultContext: tls.SecureContext | undefined;
+
+/**
+ * TLS connect options for any host without settings of its own (a blob store a download is redirected to,
+ * an ADD or build-context URL): the system's CAs and `NODE_EXTRA_CA_CERTS`, verified.
+ */
+export function defaultTls(): ConnectTls {
+  const ca = trustedCAs([]);
+  if (!ca) return {};
+  defaultContext ??= tls.createSecureContext({ ca });
+  return { secureContext: defaultContext };
+}
+
+/** The CAs to trust besides `cas`, or undefined when Node's default context holds them all. */
+function trustedCAs(cas: string[]): string[] | undefined {
+  const extra = deferredExtraCAs();
+  if (cas.length || process.env.SSL_CERT_FILE) return [...systemCAs(), ...extra, ...cas];
+  return extra.length ? [...tls.rootCertificates, ...extra] : undefined;
+}
+
 /** TLS connect options for the registry `host` itself. */
 export function registryTls(host: string, opts: TlsOptions = {}): RegistryTls {
   const dir = hostCertsDir(host, opts);
@@ -94,11 +135,11 @@ export function registryTls(host: string, opts: TlsOptions = {}): RegistryTls {
 }
 
 function connectTls(dir: string | undefined, cas: string[], pairs: { cert: string; key: string }[], verify: boolean): ConnectTls {
-  if (!cas.length && !pairs.length && !process.env.SSL_CERT_FILE && verify) return {};
+  if (!cas.length && !pairs.length && verify) return defaultTls();
   try {
     const secureContext = tls.createSecureContext({
       // nothing is verified without --tls-verify: an empty list spares loading the system's CAs (~30 ms)
-      ca: !verify ? [] : cas.length || process.env.SSL_CERT_FILE ? [...systemCAs(), ...cas] : undefined,
+      ca: verify ? trustedCAs(cas) : [],
       cert: pairs.length ? pairs.map((p) => p.cert) : undefined,
       key: pairs.length ? pairs.map((p) => p.key) : undefined,
     });
@@ -106,9 +147,4 @@ function connectTls(dir: string | undefined, cas: string[], pairs: { cert: strin
   } catch (err) {
     throw new RegistryError(`${dir}: unusable certificate or key: ${(err as Error).message}`, { code: 'ECONNECT', cause: err });
   }
-}
-
-/** TLS connect options for any other host (a blob store a download is redirected to): system CAs, verified. */
-export function otherHostTls(): ConnectTls {
-  return process.env.SSL_CERT_FILE ? { secureContext: tls.createSecureContext({ ca: systemCAs() }) } : {};
 }

@@ -14,6 +14,7 @@ import type { Reference } from '../image/reference.js';
 import { MediaType, type Descriptor, type Manifest } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import { httpAgent, httpRequest } from '../registry/http.js';
+import { defaultTls } from '../registry/tls.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { signatureFromBlob, signatureToBlob } from './blob.js';
 import { lookasideBase, sigstoreAttachments, type RegistriesD } from './registries-d.js';
@@ -51,7 +52,7 @@ function lookasideUrl(base: URL, manifestDigest: string, n: number): URL {
 
 async function readLookaside(base: URL, manifestDigest: string): Promise<Signature[]> {
   const out: Signature[] = [];
-  const agent = base.protocol === 'file:' ? undefined : httpAgent(() => ({}));
+  const agent = base.protocol === 'file:' ? undefined : httpAgent(() => ({ ...defaultTls() }));
   try {
     for (let n = 1; n <= MAX_SIGNATURES; n++) {
       const url = lookasideUrl(base, manifestDigest, n);

@@ -44,4 +44,22 @@ describe('a TLS registry with its own CA (certs.d)', function () {
       other.cleanup();
     }
   });
+
+  it('trusts the CAs of NODE_EXTRA_CA_CERTS, which bin/hod holds back from Node\'s start and passes on to what hod runs', function () {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-certs-'));
+    try {
+      const env = { NODE_EXTRA_CA_CERTS: reg.caFile! };
+      expect(hod(t.root, ['push', '--cert-dir', empty, 'app:1', `docker://${reg.host}/tls/extra:1`]).status, 'without the variable').to.equal(125);
+      const r = hod(t.root, ['push', '--cert-dir', empty, 'app:1', `docker://${reg.host}/tls/extra:1`], { env });
+      expect(r.status, r.stderr).to.equal(0);
+      const ctr = hodOk(t.root, ['from', 'app:1']);
+      expect(hodOk(t.root, ['run', '--env', 'NODE_EXTRA_CA_CERTS', ctr, '--', 'sh', '-c', 'echo $NODE_EXTRA_CA_CERTS'], { env })).to.equal(reg.caFile);
+      hodOk(t.root, ['rm', ctr]);
+      const bad = hod(t.root, ['push', '--cert-dir', empty, 'app:1', `docker://${reg.host}/tls/extra:2`], { env: { NODE_EXTRA_CA_CERTS: path.join(empty, 'none.crt') } });
+      expect(bad.status).to.equal(125);
+      expect(bad.stderr, 'the warning Node gives for a file it cannot load').to.contain(`Ignoring extra certs from \`${path.join(empty, 'none.crt')}\``);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
 });

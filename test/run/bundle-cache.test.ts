@@ -13,7 +13,7 @@ describe('bin/hod: the verb bundles\' code cache', function () {
   let dir: string;
   const bundle = () => path.join(dir, 'dist', 'cli', 'version.cjs');
   const cache = () => `${bundle()}.v8cache`;
-  const version = (...args: string[]) => spawnSync(process.execPath, [path.join(dir, 'bin', 'hod'), 'version', ...args], { encoding: 'utf8' });
+  const version = (...args: string[]) => spawnSync(path.join(dir, 'bin', 'hod'), ['version', ...args], { encoding: 'utf8' });
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hod-cache-'));
