@@ -68,7 +68,8 @@ for (const kind of args.only.split(',')) {
       for (const tool of order.filter((x) => x !== 'skopeo')) {
         // a fresh root per run, deleted only at the end: creating files right after a large delete is up to
         // 10x slower on this disk, which would measure the delete, not the pull
-        const root = path.join(args.work, `pull-${tool}-${kind}-${i}`);
+        // named for this process: a killed run's roots would hold the image already
+        const root = path.join(args.work, `pull-${process.pid}-${tool}-${kind}-${i}`);
         pullRoots.push(root);
         execFileSync('sync');
         const ref = `${regs[tool].host}/bench/${kind}:1`;

@@ -32,7 +32,8 @@ else import('../dist/lib/cli/main.js').then((m) => m.main(argv)).then(done);
 /**
  * require(), but with a V8 code cache kept beside the bundle (<verb>.cjs.v8cache): without one, every process
  * compiles again each function it calls (hod run: ~8 ms of its 30 ms of JavaScript). The cache is written at
- * the exit of a run that ended well, so it holds the functions that run used, and rewritten by the next two
+ * the exit of a run that ended well (or before a V8 flag changes), so it holds the functions that run used so
+ * far, and rewritten by the next two
  * such runs, each adding the functions it compiled itself (another path, another verb's flags). V8 refuses a
  * cache made by another V8 or with other flags; the bundle's size and mtime, on its first line, catch a
  * changed bundle. Only the bundle's owner writes it: the cache is trusted as much as the bundle.
@@ -62,8 +63,10 @@ function loadBundle(file) {
   script.runInThisContext().call(mod.exports, mod.exports, require('node:module').createRequire(file), mod, file, path.dirname(file));
   if (script.cachedDataRejected) writes = 0;
   if ((!cachedData || script.cachedDataRejected || writes < 3) && st.uid === process.geteuid()) {
-    process.once('exit', (code) => {
-      if (code !== 0) return;
+    let written = false;
+    const write = () => {
+      if (written) return;
+      written = true;
       const tmp = `${cacheFile}.${process.pid}`;
       try {
         fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${stamp} ${writes + 1}\n`), script.createCachedData()]));
@@ -75,7 +78,11 @@ function loadBundle(file) {
           // not written
         }
       }
-    });
+    };
+    process.once('exit', (code) => code === 0 && write());
+    // a cache made after a V8 flag changed is refused by every process that starts without it: the registry
+    // client's --liftoff-only (lib/registry/wasm-flags.ts) has the cache written first
+    process[Symbol.for('hod.beforeV8Flags')] = write;
   }
   return mod.exports;
 }

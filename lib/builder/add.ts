@@ -42,6 +42,7 @@ import { mount, remove, unmount } from './containers.js';
 import { from as fromImage } from './from.js';
 import { findRecord, loadRecord } from './records.js';
 import { defaultTls } from '../registry/tls.js';
+import { liftoffOnly } from '../registry/wasm-flags.js';
 
 export interface AddOptions {
   /** "user[:group]": names are looked up in the container's /etc/passwd and /etc/group; numbers are taken as is. */
@@ -647,6 +648,7 @@ async function unpackArchive(store: Store, rootfs: string, item: Item, destDir: 
 async function download(url: string, target: string, meta: Meta, hash: crypto.Hash | undefined): Promise<void> {
   // undici is a megabyte of code that only URL sources need
   const { EnvHttpProxyAgent, interceptors, request } = await import('undici');
+  liftoffOnly();
   const tls = defaultTls();
   const agent = new EnvHttpProxyAgent({ connect: tls, requestTls: tls, proxyTls: tls });
   try {

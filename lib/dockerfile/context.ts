@@ -12,6 +12,7 @@ import { tmpName } from '../store/atomic.js';
 import type { Store } from '../store/store.js';
 import { unpackLayer } from '../store/unpack.js';
 import { defaultTls } from '../registry/tls.js';
+import { liftoffOnly } from '../registry/wasm-flags.js';
 
 export interface BuildContext {
   dir: string;
@@ -60,6 +61,7 @@ export async function openContext(store: Store, spec: string, stdin: Readable = 
     const s = scratch(store);
     try {
       const { EnvHttpProxyAgent, interceptors, request } = await import('undici');
+      liftoffOnly();
       const tls = defaultTls();
       const agent = new EnvHttpProxyAgent({ connect: tls, requestTls: tls, proxyTls: tls });
       try {

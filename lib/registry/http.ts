@@ -2,13 +2,13 @@
  * The parts of undici the registry client uses, loaded from their own modules: undici's index also loads
  * fetch, WebSocket, cookies, caches and mocks, 42 ms of every push and pull against ~15 ms for these.
  */
-import './wasm-flags.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import api from 'undici/lib/api/index.js';
 import redirect from 'undici/lib/interceptor/redirect.js';
 import type { Dispatcher as DispatcherType } from 'undici';
+import { liftoffOnly } from './wasm-flags.js';
 
 // what undici's index does to give every dispatcher request(), stream() and the rest
 if (!('request' in Dispatcher.prototype)) Object.assign(Dispatcher.prototype, api);
@@ -21,7 +21,12 @@ export type Response = DispatcherType.ResponseData;
  * Redirects are followed only by requests that ask (`redirects`).
  */
 export function httpAgent(connectFor: (origin: string) => Record<string, unknown>): DispatcherType {
-  const agent = new Agent({ factory: (origin: string | URL, opts: object) => new Pool(origin, { ...opts, connect: connectFor(String(origin)) }) });
+  const agent = new Agent({
+    factory: (origin: string | URL, opts: object) => {
+      liftoffOnly();
+      return new Pool(origin, { ...opts, connect: connectFor(String(origin)) });
+    },
+  });
   return agent.compose(redirect({ maxRedirections: 0 }));
 }
 

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
-import { REPO } from '../helpers.js';
+import { REPO, hodOk, makeBusybox, tempRoot } from '../helpers.js';
+import { startRegistry } from '../registry/server.js';
 
 /**
  * bin/hod compiles a verb's bundle with a V8 code cache kept beside it (what makes `hod run` start ~8 ms
@@ -46,5 +47,27 @@ describe('bin/hod: the verb bundles\' code cache', function () {
     const r = version();
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^VERSION:/);
+  });
+
+  it('is accepted by the next run of a verb that talks to a registry, which changes a V8 flag (--liftoff-only)', async function () {
+    this.timeout(60_000);
+    const reg = await startRegistry();
+    const t = tempRoot();
+    try {
+      makeBusybox(t.root, 'app:1');
+      hodOk(t.root, ['push', '--tls-verify=false', 'app:1', `docker://${reg.host}/cache/app:1`]);
+      const inspectCache = path.join(dir, 'dist', 'cli', 'inspect.cjs.v8cache');
+      // a cache V8 refused would be written again as the first: 1, 1, 1
+      for (const n of [1, 2, 3]) {
+        const r = spawnSync(path.join(dir, 'bin', 'hod'), ['--root', t.root, 'inspect', '--tls-verify=false', '--type', 'manifest', `docker://${reg.host}/cache/app:1`], { encoding: 'utf8' });
+        expect(r.status, r.stderr).to.equal(0);
+        expect(JSON.parse(r.stdout).layers).to.have.length(1);
+        const data = fs.readFileSync(inspectCache);
+        expect(data.subarray(0, data.indexOf(10)).toString().split(' ')[2]).to.equal(String(n));
+      }
+    } finally {
+      t.cleanup();
+      await reg.stop();
+    }
   });
 });
