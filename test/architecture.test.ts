@@ -29,14 +29,14 @@ describe('architecture', function () {
     }
   });
 
-  it('builds a one-file bundle for every verb and alias, and bin/hod knows which global flags take values', async function () {
+  it('builds a one-file bundle for every verb and alias, and bin/hod.cjs knows which global flags take values', async function () {
     const { VERBS, ALIASES } = await import('../lib/cli/verbs.js');
     for (const v of [...Object.keys(VERBS), ...Object.keys(ALIASES)]) {
       expect(fs.existsSync(path.join(REPO, 'dist', 'cli', `${v}.cjs`)), v).to.equal(true);
     }
     const { GLOBAL_FLAGS } = await import('../lib/cli/flags.js');
     const valued = Object.entries(GLOBAL_FLAGS).filter(([, f]) => f.type !== 'boolean').map(([n]) => `'--${n}'`);
-    const bin = fs.readFileSync(path.join(REPO, 'bin', 'hod'), 'utf8');
+    const bin = fs.readFileSync(path.join(REPO, 'bin', 'hod.cjs'), 'utf8');
     expect(/VALUE_FLAGS = \[(.*)\];/.exec(bin)?.[1].split(', ')).to.have.members(valued);
     const { NEEDS_USERNS } = await import('../lib/cli/verbs.js');
     expect(/NEEDS_USERNS = \[(.*)\];/.exec(bin)?.[1].split(', ')).to.deep.equal(NEEDS_USERNS.map((v) => `'${v}'`));
