@@ -38,8 +38,8 @@ export interface FileBatchResult {
 export type FileMeta = Omit<FileOp, 'path' | 'off' | 'len'>;
 
 const BATCH_BYTES = 2 << 20;
-// One thread: with two, a W1 pull took as long or longer (1.6-1.9 s against 1.5-1.8 s; 5.5 s against
-// 10 s right after large deletes), the kernel's inode creation being what both wait on.
+// One thread: with two, alternated run by run, a W1 pull took longer (1.6-1.9 s against 1.5-1.8 s): the
+// kernel's inode creation, which both wait on, does not go faster for it.
 /** Batches sent and not yet written; more waits, so memory stays near this many batch buffers. */
 const MAX_IN_FLIGHT = 3;
 
