@@ -406,11 +406,15 @@ class Unpacker {
       case 'directory': {
         e.resume();
         const host = await this.target(name, parts);
-        this.create(host, true, () => fs.mkdirSync(B(host), 0o700));
         const { uid, gid } = this.owner(h, pax);
-        fs.lchownSync(B(host), uid, gid);
         const mode = (h.mode ?? 0o755) & 0o7777;
-        fs.chmodSync(B(host), mode);
+        // as for files: a new directory is already ours (under one without setgid), and has the mode when
+        // the umask keeps all of it; W1 has 1,111 directories, and each call dirties an inode
+        const owned = uid === this.euid && gid === this.egid && this.plainDirs.has(dirname(host));
+        const exact = owned && (mode & 0o7000) === 0 && (mode & ~this.umask) === mode;
+        const made = this.create(host, true, () => fs.mkdirSync(B(host), exact ? mode : 0o700));
+        if (!made || !owned) fs.lchownSync(B(host), uid, gid);
+        if (!made || !exact) fs.chmodSync(B(host), mode);
         this.knownDirs.add(host);
         if (mode & S_ISGID) this.plainDirs.delete(host);
         else this.plainDirs.add(host);
@@ -676,17 +680,19 @@ class Unpacker {
    * Create the entry at `host` with `make`, which must fail with EEXIST if something is there. That something
    * is then removed and `make` tried again, except a directory when the entry is one too: it stays, keeps its
    * content and takes the new metadata. (Trying first saves an lstat per entry in the usual empty destination.)
+   * Returns whether `make` made it, false for a directory that was there.
    */
-  private create(host: string, isDir: boolean, make: () => void): void {
+  private create(host: string, isDir: boolean, make: () => void): boolean {
     this.writer && this.touched.add(host);
     try {
       make();
-      return;
+      return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    if (this.prepare(host, isDir)) return;
+    if (this.prepare(host, isDir)) return false;
     make();
+    return true;
   }
 
   /**

@@ -70,8 +70,8 @@ describe('store/unpack', function () {
     }
   });
 
-  describe('owners and modes when chown and chmod are skipped for files that are already right', () => {
-    it('gives a file the tar\'s group inside a setgid directory, and modes the umask would mask', async () => {
+  describe('owners and modes when chown and chmod are skipped for files and directories that are already right', () => {
+    it('gives a file or directory the tar\'s group inside a setgid directory, and modes the umask would mask', async () => {
       const archive = await packTar([
         { name: 'sg', type: 'directory', mode: 0o2775, uid: 0, gid: 1234 },
         { name: 'sg/f', data: 'x', mode: 0o644, uid: 0, gid: 0 },
@@ -80,6 +80,11 @@ describe('store/unpack', function () {
         { name: 'plain/suid', data: 'x', mode: 0o4755, uid: 0, gid: 0 },
         { name: 'plain/other', data: 'x', mode: 0o640, uid: 1000, gid: 1000 },
         { name: 'plain/mine', data: 'x', mode: 0o600, uid: 0, gid: 0 },
+        { name: 'sg/d', type: 'directory', mode: 0o755, uid: 0, gid: 0 },
+        { name: 'plain/d', type: 'directory', mode: 0o755, uid: 0, gid: 0 },
+        { name: 'plain/open-d', type: 'directory', mode: 0o777, uid: 0, gid: 0 },
+        { name: 'plain/sticky', type: 'directory', mode: 0o1777, uid: 0, gid: 0 },
+        { name: 'plain/other-d', type: 'directory', mode: 0o750, uid: 1000, gid: 1000 },
       ]);
       await unpack(archive, tmp);
       const st = (p: string) => fs.lstatSync(path.join(tmp, p));
@@ -90,6 +95,12 @@ describe('store/unpack', function () {
       expect(st('plain/suid').mode & 0o7777).to.equal(0o4755);
       expect([st('plain/other').uid, st('plain/other').gid, st('plain/other').mode & 0o7777]).to.deep.equal([1000, 1000, 0o640]);
       expect(st('plain/mine').mode & 0o7777).to.equal(0o600);
+      const dir = (p: string) => [st(p).uid, st(p).gid, st(p).mode & 0o7777];
+      expect(dir('sg/d'), 'neither the setgid directory\'s group nor its setgid bit').to.deep.equal([0, 0, 0o755]);
+      expect(dir('plain/d')).to.deep.equal([0, 0, 0o755]);
+      expect(dir('plain/open-d')).to.deep.equal([0, 0, 0o777]);
+      expect(dir('plain/sticky')).to.deep.equal([0, 0, 0o1777]);
+      expect(dir('plain/other-d')).to.deep.equal([1000, 1000, 0o750]);
     });
   });
 
