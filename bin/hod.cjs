@@ -32,11 +32,11 @@ else import('../dist/lib/cli/main.js').then((m) => m.main(argv)).then(done);
 /**
  * require(), but with a V8 code cache kept beside the bundle (<verb>.cjs.v8cache): without one, every process
  * compiles again each function it calls (hod run: ~8 ms of its 30 ms of JavaScript). The cache is written at
- * the exit of a run that ended well (or before a V8 flag changes), so it holds the functions that run used so
- * far, and rewritten by the next two
- * such runs, each adding the functions it compiled itself (another path, another verb's flags). V8 refuses a
- * cache made by another V8 or with other flags; the bundle's size and mtime, on its first line, catch a
- * changed bundle. Only the bundle's owner writes it: the cache is trusted as much as the bundle.
+ * the exit of a run that ended well, or just before the run changes a V8 flag, so it holds the functions the
+ * run used until then; the next two such runs write it again, each adding the functions it compiled itself
+ * (another path, another verb's flags). V8 refuses a cache made by another V8 or with other flags; the
+ * bundle's size and mtime, on its first line, catch a changed bundle. Only the bundle's owner writes it: the
+ * cache is trusted as much as the bundle.
  */
 function loadBundle(file) {
   const vm = require('node:vm');
