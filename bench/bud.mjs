@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, parseArgs, timeIt } from './common.mjs';
+import { busyboxBase, median, parseArgs, timeIt } from './common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HOD = path.join(here, '..', 'bin', 'hod');
@@ -23,17 +23,9 @@ const hRoot = path.join(args.work, 'hod');
 const hod = (argv) => sh(HOD, ['--root', hRoot, ...argv]);
 const bRoot = path.join(args.work, 'buildah');
 const buildah = (argv) => sh('buildah', ['--root', bRoot, '--runroot', `${bRoot}-run`, '--storage-driver', 'overlay', ...argv]);
-const busybox = fs.existsSync('/bin/busybox') ? '/bin/busybox' : '/usr/bin/busybox';
 
 // the same base image in both stores: a static busybox
-const h = hod(['from', 'scratch']);
-const mnt = hod(['mount', h]);
-fs.mkdirSync(path.join(mnt, 'bin'));
-fs.copyFileSync(busybox, path.join(mnt, 'bin', 'busybox'));
-fs.chmodSync(path.join(mnt, 'bin', 'busybox'), 0o755);
-fs.symlinkSync('busybox', path.join(mnt, 'bin', 'sh'));
-hod(['config', '--env', 'PATH=/bin', h]);
-hod(['commit', '--rm', h, 'bench-base']);
+await busyboxBase(hod, 'bench-base');
 sh('skopeo', ['copy', '-q', `oci:${hRoot}:localhost/bench-base:latest`, `containers-storage:[overlay@${bRoot}+${bRoot}-run]localhost/bench-base:latest`]);
 
 const ctx = path.join(args.work, 'ctx');
