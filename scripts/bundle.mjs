@@ -39,6 +39,20 @@ const vendor = {
   },
 };
 
+// undici's HTTP/2 client loads node:http2 (6 ms of every registry verb's start) and runs only when a server
+// offers h2, which hod never asks for (allowH2 is off): required on first use instead.
+const lazyH2 = {
+  name: 'lazy-h2',
+  setup(b) {
+    b.onLoad({ filter: /undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/ }, (a) => {
+      const text = fs.readFileSync(a.path, 'utf8');
+      const eager = "const connectH2 = require('./client-h2.js')";
+      if (!text.includes(eager)) throw new Error(`${a.path}: undici no longer loads client-h2.js as expected; update scripts/bundle.mjs`);
+      return { contents: text.replace(eager, "const connectH2 = (...args) => require('./client-h2.js')(...args)"), loader: 'js' };
+    });
+  },
+};
+
 // No import() is left in a bundle (esbuild makes each a require() in a promise): bin/hod compiles the bundles
 // with vm.Script, for its code cache, and a dynamic import there would need Node's experimental loader hook.
 const common = {
@@ -51,7 +65,7 @@ await build({ ...common, entryPoints: VENDORED.map((v) => ({ in: v, out: `vendor
 await build({
   ...common,
   entryPoints: Object.keys(VERBS).map((v) => ({ in: `verb:${v}`, out: v })),
-  plugins: [entries, vendor],
+  plugins: [entries, vendor, lazyH2],
   // Code that finds files next to itself (the gzip worker, package.json) does so from lib/cli/ in dist.
   define: { 'import.meta.url': '__hodModuleUrl' },
   banner: { js: "const __hodModuleUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../lib/cli/bundle.js')).href;" },

@@ -6,8 +6,7 @@
 import { formatReference, type Reference } from '../image/reference.js';
 import type { ImageSource, TransportName } from '../image/transport.js';
 import { checkImage, type Verifiers } from '../signature/policy-eval.js';
-import { loadPolicy, pathScopes, policyPath, requirementsFor } from '../signature/policy.js';
-import { dockerScopes } from '../signature/registries-d.js';
+import { dockerScopes, loadPolicy, pathScopes, policyPath, requirementsFor } from '../signature/policy.js';
 import type { CopyOptions } from './copy-image.js';
 import { parseLayoutName } from './transport-name.js';
 

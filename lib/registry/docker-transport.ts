@@ -46,8 +46,8 @@ export interface DockerOptions extends ClientOptions {
 
 /** Loaded when signatures are first asked for: registries.d's YAML parser costs every pull and push otherwise. */
 async function signaturesOf(ref: Reference, opts: DockerOptions) {
-  const [{ DockerSignatures }, { dockerScopes, loadRegistriesD }] = await Promise.all([import('../signature/docker-signatures.js'), import('../signature/registries-d.js')]);
-  return new DockerSignatures(ref, { registriesD: opts.registriesD ?? loadRegistriesD(), scopes: dockerScopes(ref), readAttachments: opts.readAttachments });
+  const [{ DockerSignatures }, { loadRegistriesD }, { dockerScopes }] = await Promise.all([import('../signature/docker-signatures.js'), import('../signature/registries-d.js'), import('../signature/policy.js')]);
+  return new DockerSignatures(ref, { registriesD: opts.registriesD ?? (await loadRegistriesD()), scopes: dockerScopes(ref), readAttachments: opts.readAttachments });
 }
 
 /** One place to read an image from: a mirror, or the registry itself at its configured location. */

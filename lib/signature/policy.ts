@@ -78,12 +78,33 @@ export function requirementsFor(policy: Policy, transport: string, scopes: strin
 }
 
 /**
+ * A registry reference's scopes as policy.json and registries.d key them, most specific first: `host/repo:tag`
+ * (or `@digest`), `host/repo`, each parent namespace, `host`, then `*.domain` wildcards. Kept here, not in
+ * registries-d.ts, so that a pull that checks no signature does not load the YAML parser (10 ms).
+ */
+export function dockerScopes(ref: { domain: string; path: string; tag?: string; digest?: string }): string[] {
+  const repo = `${ref.domain}/${ref.path}`;
+  const out = [ref.digest ? `${repo}@${ref.digest}` : `${repo}:${ref.tag ?? 'latest'}`];
+  for (let ns = repo; ; ) {
+    out.push(ns);
+    const i = ns.lastIndexOf('/');
+    if (i < 0) break;
+    ns = ns.slice(0, i);
+  }
+  const host = ref.domain.replace(/:\d+$/, '');
+  for (let d = host; d.includes('.'); ) {
+    d = d.slice(d.indexOf('.') + 1);
+    out.push(`*.${d}`);
+  }
+  return out;
+}
+
+/**
  * Scopes of an image in a file or directory, most specific first, as containers/image names them for dir:
  * (the directory), oci: (the layout directory: the image name after ":" is not part of the identity, since
  * "dir:name" and "dir:" can be one image) and oci-archive: (the archive file): the absolute path with symbolic
  * links resolved, then each parent directory except "/" (the transport's "" entry covers that).
- * docker-archive: has no scopes: only its transport default applies. For docker://, use registries-d.ts's
- * dockerScopes.
+ * docker-archive: has no scopes: only its transport default applies. For docker://, dockerScopes above.
  */
 export function pathScopes(p: string): string[] {
   const out: string[] = [];

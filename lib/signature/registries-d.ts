@@ -8,7 +8,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { isRealRoot } from '../store/userns.js';
 import { SignatureError } from './types.js';
 
@@ -57,7 +56,7 @@ function namespaceOf(v: unknown, where: string): Namespace {
   return ns;
 }
 
-export function loadRegistriesD(dir = registriesDDir()): RegistriesD {
+export async function loadRegistriesD(dir = registriesDDir()): Promise<RegistriesD> {
   const conf: RegistriesD = { dir, docker: new Map() };
   let names: string[];
   try {
@@ -66,11 +65,13 @@ export function loadRegistriesD(dir = registriesDDir()): RegistriesD {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return conf;
     throw err;
   }
+  // the YAML parser loads only when there is YAML to read (~10 ms): most machines have no registries.d
+  const parseYaml = names.length ? (await import('yaml')).parse : undefined;
   for (const name of names) {
     const file = path.join(dir, name);
     let doc: unknown;
     try {
-      doc = parseYaml(fs.readFileSync(file, 'utf8'));
+      doc = parseYaml!(fs.readFileSync(file, 'utf8'));
     } catch (err) {
       const e = err as Error & { linePos?: { line: number; col: number }[] };
       const at = e.linePos?.[0] ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
@@ -125,25 +126,4 @@ export function lookasideBase(conf: RegistriesD, scopes: string[], repoPath: str
 /** Whether sigstore signatures of this scope live in the registry as attachments; undefined when unsaid. */
 export function sigstoreAttachments(conf: RegistriesD, scopes: string[]): boolean | undefined {
   return first(conf, scopes, (ns) => ns.useSigstoreAttachments);
-}
-
-/**
- * A registry reference's scopes as policy.json and registries.d key them, most specific first:
- * `host/repo:tag` (or `@digest`), `host/repo`, each parent namespace, `host`, then `*.domain` wildcards.
- */
-export function dockerScopes(ref: { domain: string; path: string; tag?: string; digest?: string }): string[] {
-  const repo = `${ref.domain}/${ref.path}`;
-  const out = [ref.digest ? `${repo}@${ref.digest}` : `${repo}:${ref.tag ?? 'latest'}`];
-  for (let ns = repo; ; ) {
-    out.push(ns);
-    const i = ns.lastIndexOf('/');
-    if (i < 0) break;
-    ns = ns.slice(0, i);
-  }
-  const host = ref.domain.replace(/:\d+$/, '');
-  for (let d = host; d.includes('.'); ) {
-    d = d.slice(d.indexOf('.') + 1);
-    out.push(`*.${d}`);
-  }
-  return out;
 }

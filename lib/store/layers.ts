@@ -39,7 +39,7 @@ function openLayerBlob(store: Store, digest: string, decompress: Decompress, det
  * checking that its uncompressed content matches `diffId`.
  */
 export async function applyLayerBlob(store: Store, digest: string, diffId: string, dest: string, opts: UnpackOptions): Promise<void> {
-  // loaded here, not at the top: commit needs this module but not the tar reader and execa
+  // loaded here, not at the top: commit needs this module but not the tar reader
   const { unpackLayer, decompressStream, detectCompression } = await import('./unpack.js');
   const { stream, diffId: actual } = openLayerBlob(store, digest, decompressStream, detectCompression);
   await unpackLayer(stream, dest, opts);

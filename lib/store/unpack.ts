@@ -19,9 +19,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { Readable, pipeline } from 'node:stream';
+import { PassThrough, Readable, pipeline } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { execa } from 'execa';
 import { HodError, HostileArchiveError, SystemError } from '../errors.js';
 import { PathEscapeError, cleanRelative, fromByteString, safeJoin, toByteString } from './pathsafe.js';
 import { FileWriter } from './file-writer.js';
@@ -142,6 +141,7 @@ async function decompressedHead(file: string, comp: Exclude<Compression, 'none'>
     }
     return Buffer.concat(chunks).subarray(0, n);
   }
+  const { execa } = await import('execa');
   const proc = execa(EXTERNAL[comp], ['-dc', '--', file], {
     stdin: 'ignore', stdout: 'pipe', stderr: 'ignore', buffer: false, reject: false,
   });
@@ -234,27 +234,42 @@ export function decompressStream(comp: Compression, src: Readable): Decompressor
     return { output: gunzip, finished, abort: () => { gunzip.destroy(); src.destroy(); } };
   }
   const cmd = EXTERNAL[comp];
-  const proc = execa(cmd, ['-dc'], {
-    stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false,
-  });
+  const output = new PassThrough({ highWaterMark: 1 << 20 });
   let aborted = false;
-  pipeline(src, proc.stdin!, () => {
-    // EPIPE and friends: the exit status of the decompressor tells what went wrong
+  let kill = (): void => {};
+  // execa is loaded here, on first use: it takes ~25 ms to load, and most layers are gzip
+  const finished = import('execa').then(({ execa }) => {
+    if (aborted) return undefined;
+    const proc = execa(cmd, ['-dc'], {
+      stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false,
+    });
+    kill = () => proc.kill();
+    pipeline(src, proc.stdin!, () => {
+      // EPIPE and friends: the exit status of the decompressor tells what went wrong
+    });
+    pipeline(proc.stdout!, output, () => {
+      // a stream cut short: the tar reader says so, and the exit status explains it
+    });
+    return proc.then((res) => {
+      if (res.exitCode === 0 || aborted) return undefined;
+      if (res.failed && res.exitCode === undefined && res.code === 'ENOENT') {
+        return new SystemError(`${cmd} is not installed: it is needed to decompress a ${comp} layer`);
+      }
+      return new HodError('EUNPACK', `${cmd} -dc failed: ${String(res.stderr ?? '').trim() || res.shortMessage}`);
+    });
+  }).catch((err: unknown) => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    output.destroy(e);
+    return e;
   });
-  const finished = proc.then((res) => {
-    if (res.exitCode === 0 || aborted) return undefined;
-    if (res.failed && res.exitCode === undefined && res.code === 'ENOENT') {
-      return new SystemError(`${cmd} is not installed: it is needed to decompress a ${comp} layer`);
-    }
-    return new HodError('EUNPACK', `${cmd} -dc failed: ${String(res.stderr ?? '').trim() || res.shortMessage}`);
-  }, (err: unknown) => (err instanceof Error ? err : new Error(String(err))));
   return {
-    output: proc.stdout!,
+    output,
     finished,
     abort: () => {
       aborted = true;
-      proc.kill();
+      kill();
       src.destroy();
+      output.destroy();
     },
   };
 }
