@@ -94,8 +94,8 @@ export function verifier(desc: Descriptor, what: string, onBytes?: (done: number
 /** Whole-blob attempts after the first, for failures a transport marks retryable (a broken streamed upload). */
 const BLOB_RETRIES = 2;
 
-async function copyBlob(src: ImageSource, dst: ImageDestination, desc: Descriptor, opts: CopyOptions): Promise<void> {
-  if (await dst.hasBlob(desc)) {
+async function copyBlob(src: ImageSource, dst: ImageDestination, desc: Descriptor, opts: CopyOptions, asked?: Promise<boolean>): Promise<void> {
+  if (await (asked ?? dst.hasBlob(desc))) {
     opts.progress?.({ kind: 'skip', desc });
     return;
   }
@@ -147,12 +147,24 @@ export async function copyManifest(src: ImageSource, dst: ImageDestination, opts
   const out = convertManifest(raw, original, opts.format);
   const result = { manifestDigest: digestOf(out.raw.bytes), configDigest: original.config.digest, manifest: out.manifest, mediaType: out.raw.mediaType, size: out.raw.bytes.length };
   const sigs = await signaturesFor(src, dst, sourceDigest, result.manifestDigest, opts);
-  if (!child && (await dst.hasManifest?.(result.manifestDigest))) {
-    for (const d of [original.config, ...original.layers]) opts.progress?.({ kind: 'skip', desc: d });
+  const blobs = [original.config, ...original.layers];
+  const jobs = opts.jobs ?? 3;
+  // the first blobs' existence asked alongside the manifest's: a push to a registry saves a round trip
+  const asked = new Map<string, Promise<boolean>>();
+  const present = !child && dst.hasManifest?.(result.manifestDigest);
+  if (present) {
+    for (const d of blobs.slice(0, jobs)) {
+      const p = dst.hasBlob(d);
+      p.catch(() => {}); // not awaited when the manifest is there; a failure that matters surfaces in copyBlob
+      asked.set(d.digest, p);
+    }
+  }
+  if (await present) {
+    for (const d of blobs) opts.progress?.({ kind: 'skip', desc: d });
     if (sigs.length) await dst.putSignatures!(result.manifestDigest, sigs);
     return { ...result, present: true };
   }
-  await pool([original.config, ...original.layers], opts.jobs ?? 3, (d) => copyBlob(src, dst, d, opts));
+  await pool(blobs, jobs, (d) => copyBlob(src, dst, d, opts, asked.get(d.digest)));
   await dst.putManifest(out.raw, { child });
   if (sigs.length) await dst.putSignatures!(result.manifestDigest, sigs);
   return { ...result, present: false };

@@ -32,6 +32,12 @@ export async function uploadBlob(client: RegistryClient, repo: string, desc: Des
       }
     }
     session.location ??= await startUpload(client, repo);
+    if (!client.chunked && desc.size > client.chunkSize) {
+      // known to be large: stream it at once, rather than read a chunk first to find out
+      await patchStream(client, repo, session, data);
+      await closingPut(client, repo, desc.digest, session, Buffer.alloc(0), false);
+      return 'uploaded';
+    }
     const reader = chunkReader(data, client.chunkSize);
     const first = (await reader.next()) ?? Buffer.alloc(0);
     if (reader.ended) {
@@ -39,7 +45,10 @@ export async function uploadBlob(client: RegistryClient, repo: string, desc: Des
       return 'uploaded';
     }
     if (!client.chunked) {
-      await patchStream(client, repo, session, first, reader.rest());
+      await patchStream(client, repo, session, (async function* () {
+        yield first;
+        yield* reader.rest();
+      })());
       await closingPut(client, repo, desc.digest, session, Buffer.alloc(0), false);
       return 'uploaded';
     }
@@ -122,12 +131,9 @@ async function patchChunk(client: RegistryClient, repo: string, location: string
   }
 }
 
-/** The whole blob in one PATCH: `first`, then the rest as it is read. */
-async function patchStream(client: RegistryClient, repo: string, session: { location?: string }, first: Buffer, rest: AsyncIterable<Buffer>): Promise<void> {
-  const body = Readable.from((async function* () {
-    yield first;
-    yield* rest;
-  })(), { objectMode: false });
+/** The whole blob in one PATCH, sent as it is read. */
+async function patchStream(client: RegistryClient, repo: string, session: { location?: string }, data: AsyncIterable<Buffer>): Promise<void> {
+  const body = data instanceof Readable ? data : Readable.from(data, { objectMode: false });
   const res = await client.send({ method: 'PATCH', path: session.location!, headers: OCTETS, body, scope: pushScope(repo), retry: 0 }, [202, 204]);
   await res.body.dump();
   session.location = client.location(res);

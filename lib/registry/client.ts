@@ -118,14 +118,25 @@ export class RegistryClient {
   private async doPing(): Promise<void> {
     this.tls = registryTls(this.host, this.opts);
     let res: Response;
+    // an insecure registry is asked over plain HTTP at the same time, once: most of them speak nothing else
+    const abort = new AbortController();
+    const plain = this.opts.tlsVerify === false ? httpRequest(this.dispatcher, `http://${this.host}/v2/`, { signal: abort.signal }) : undefined;
+    plain?.catch(() => {});
     try {
       res = await this.pingAt(`https://${this.host}`);
       this.base = `https://${this.host}`;
+      abort.abort();
+      await plain?.then((r) => r.body.dump()).catch(() => {});
     } catch (err) {
-      if (this.opts.tlsVerify !== false || !(err instanceof RegistryError) || err.code !== 'ECONNECT') throw this.clientCertHint(err);
+      if (!plain || !(err instanceof RegistryError) || err.code !== 'ECONNECT') throw this.clientCertHint(err);
       // like containers/image for an insecure registry: plain HTTP when TLS does not work at all
       try {
-        res = await this.pingAt(`http://${this.host}`);
+        const early = await plain.catch(() => undefined);
+        if (early && early.statusCode < 500 && early.statusCode !== 429) res = early;
+        else {
+          await early?.body.dump();
+          res = await this.pingAt(`http://${this.host}`);
+        }
         this.base = `http://${this.host}`;
       } catch {
         throw err;

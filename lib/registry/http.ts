@@ -36,11 +36,12 @@ export interface HttpRequest {
   body?: DispatcherType.DispatchOptions['body'];
   /** Follow up to this many redirects; undici drops Authorization when one leads to another origin. */
   redirects?: number;
+  signal?: AbortSignal;
 }
 
 /** undici's request(url, options) on a given dispatcher. */
 export function httpRequest(d: DispatcherType, url: string | URL, opts: HttpRequest = {}): Promise<Response> {
   const u = new URL(url);
-  const req = { origin: u.origin, path: u.pathname + u.search, method: opts.method ?? 'GET', headers: opts.headers, body: opts.body, maxRedirections: opts.redirects ?? 0 };
+  const req = { origin: u.origin, path: u.pathname + u.search, method: opts.method ?? 'GET', headers: opts.headers, body: opts.body, maxRedirections: opts.redirects ?? 0, signal: opts.signal };
   return d.request(req as DispatcherType.RequestOptions);
 }
