@@ -50,6 +50,11 @@ export interface ImageDestination {
   /** Whether the blob is already there, so it is not sent again (a registry HEAD, a file's existence). */
   hasBlob(desc: Descriptor): Promise<boolean>;
   /**
+   * The blobs about to be copied, told before the first moves, so that the destination can get ready for
+   * them (the store starts a file-writer thread for a large layer). Optional.
+   */
+  prepare?(blobs: Descriptor[]): void;
+  /**
    * Store a blob. The destination verifies the bytes against `desc.digest` and `desc.size` and keeps nothing
    * of a blob that does not match. Several putBlob calls may run at once.
    */

@@ -164,6 +164,7 @@ export async function copyManifest(src: ImageSource, dst: ImageDestination, opts
     if (sigs.length) await dst.putSignatures!(result.manifestDigest, sigs);
     return { ...result, present: true };
   }
+  dst.prepare?.(blobs);
   await pool(blobs, jobs, (d) => copyBlob(src, dst, d, opts, asked.get(d.digest)));
   await dst.putManifest(out.raw, { child });
   if (sigs.length) await dst.putSignatures!(result.manifestDigest, sigs);

@@ -15,6 +15,7 @@ import { directWriteStream } from '../store/direct-file.js';
 import { discardTree } from '../store/discard.js';
 import { adoptLayerDir, ensureLayerDir, PARALLEL_WRITES_FROM } from '../store/layers.js';
 import { unpackLayer } from '../store/unpack.js';
+import { prestartFileWriter } from '../store/file-writer.js';
 import type { Store } from '../store/store.js';
 import { addStoredSignatures } from '../store/signatures.js';
 import type { Signature } from '../signature/types.js';
@@ -43,6 +44,11 @@ export class StoreDestination implements ImageDestination {
 
   async hasBlob(desc: Descriptor): Promise<boolean> {
     return this.store.blobs.has(desc.digest);
+  }
+
+  prepare(blobs: Descriptor[]): void {
+    const large = (d: Descriptor) => d.size >= PARALLEL_WRITES_FROM && layerCompression(d.mediaType) !== undefined && !this.store.blobs.has(d.digest);
+    if (this.opts.unpack !== false && blobs.some(large)) prestartFileWriter();
   }
 
   async putBlob(desc: Descriptor, data: Readable): Promise<void> {

@@ -12,7 +12,7 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 
 port.on('message', (batch: FileBatch) => {
   const data = new Uint8Array(batch.buf);
-  let msg: FileBatchResult = { id: batch.id };
+  let msg: FileBatchResult = { id: batch.id, buf: batch.buf };
   for (const op of batch.ops) {
     try {
       // O_EXCL and O_NOFOLLOW: the main thread made sure nothing is at this path; if something is, fail
@@ -27,9 +27,9 @@ port.on('message', (batch: FileBatch) => {
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      msg = { id: batch.id, error: { message: e.message, code: e.code, path: op.path } };
+      msg = { id: batch.id, error: { message: e.message, code: e.code, path: op.path }, buf: batch.buf };
       break;
     }
   }
-  port.postMessage(msg);
+  port.postMessage(msg, [batch.buf]);
 });

@@ -240,6 +240,8 @@ describe('store/unpack', function () {
         { name: 'after', data: 'a' },
       ]],
       ['many files across directories', () => Array.from({ length: 300 }, (_, i) => ({ name: `d${i % 7}/sub${i % 3}/f${i}`, data: 'x'.repeat(i * 37), mode: i % 2 ? 0o644 : 0o755, uid: i % 5, gid: i % 4 }))],
+      // 12 MB in 2 MB batches: the worker hands batch buffers back and they are filled again
+      ['files filling many batches', () => Array.from({ length: 40 }, (_, i) => ({ name: `big/f${i}`, data: String.fromCharCode(97 + (i % 26)).repeat(300_000 + i) }))],
     ];
     for (const [title, specs] of cases) {
       it(title, async () => {
