@@ -82,4 +82,33 @@ describe('store/tar-reader', function () {
     const e2 = await list(archive.subarray(0, 2000)).then(() => undefined, (e: Error) => e);
     expect(e2?.message).to.equal('Unexpected end of data');
   });
+
+  it('reads octal fields ended by a space or NUL, and refuses a size that is not a number', async () => {
+    /** A ustar header for a file of `size` (the field's text), with a valid checksum, then its body. */
+    const header = (size: string, body = ''): Buffer => {
+      const b = Buffer.alloc(512);
+      const put = (off: number, text: string) => b.write(text, off, 'latin1');
+      put(0, 'f');
+      put(100, '0000644\0');
+      put(108, ' 1750 \0'); // leading spaces, ended by a space
+      put(116, '0000012\0');
+      put(124, size);
+      put(136, '14000000000\0');
+      put(156, '0');
+      put(257, 'ustar\0');
+      put(263, '00');
+      b.fill(0x20, 148, 156);
+      let sum = 0;
+      for (const x of b) sum += x;
+      put(148, `${sum.toString(8).padStart(6, '0')}\0 `);
+      const data = Buffer.alloc(Math.ceil(body.length / 512) * 512);
+      data.write(body, 'latin1');
+      return Buffer.concat([b, data, Buffer.alloc(1024)]);
+    };
+    const ok = await list(header('00000000003\0', 'abc'));
+    expect(ok.entries).to.deep.equal(['file f 3 1000:10 644']);
+    expect(ok.bodies.get('f')).to.equal('abc');
+    const e = await list(header('zz0\0')).then(() => undefined, (err: Error) => err);
+    expect(e?.message).to.equal('Invalid header');
+  });
 });
