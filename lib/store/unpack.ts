@@ -366,6 +366,9 @@ class Unpacker {
   /** False once dest's file system has refused O_DIRECT. */
   private directOk = O_DIRECT !== 0;
 
+  /** The directory of the path target() returned last. */
+  private targetDir = '';
+
   /** With a writer: every path this unpack created or queued, which is all there is under root. */
   private readonly touched = new Set<string>();
 
@@ -425,7 +428,7 @@ class Unpacker {
         const mode = (h.mode ?? 0o755) & 0o7777;
         // as for files: a new directory is already ours (under one without setgid), and has the mode when
         // the umask keeps all of it; W1 has 1,111 directories, and each call dirties an inode
-        const owned = uid === this.euid && gid === this.egid && this.plainDirs.has(dirname(host));
+        const owned = uid === this.euid && gid === this.egid && this.plainDirs.has(this.targetDir);
         const exact = owned && (mode & 0o7000) === 0 && (mode & ~this.umask) === mode;
         const made = this.create(host, true, () => fs.mkdirSync(B(host), exact ? mode : 0o700));
         if (!made || !owned) fs.lchownSync(B(host), uid, gid);
@@ -504,7 +507,7 @@ class Unpacker {
     const { uid, gid } = this.owner(h, pax);
     // 20,000 small files make syscalls the cost: a new file is already ours (when its directory is not setgid)
     // and, if the umask keeps every bit of an ordinary mode, already has that mode
-    const owned = uid === this.euid && gid === this.egid && this.plainDirs.has(dirname(host));
+    const owned = uid === this.euid && gid === this.egid && this.plainDirs.has(this.targetDir);
     const exact = owned && (mode & 0o7000) === 0 && (mode & ~this.umask) === mode;
     // small files go to the writer thread whole; a large one is streamed from here, its writes on the thread
     // pool (measured on W2's three 200 MiB files: handing it to the writer thread in pieces cost a copy and
@@ -646,13 +649,18 @@ class Unpacker {
 
   /** Resolve the entry's path safely, create its parent directories, and settle pending nodes in its way. */
   private async target(name: string, parts: string[]): Promise<string> {
+    // one string for the parent, built and hashed once: each new string looked up in a set is hashed again,
+    // and a W1 pull did that five times an entry
+    const parent = parentPath(this.root, parts);
+    const known = this.knownDirs.has(parent);
     // a walk through directories not known yet must see the queued files as they will be
-    if (this.writer?.busy && !this.knownDirs.has(parentPath(this.root, parts))) await this.writer.flush();
-    const host = this.resolve(name, parts);
+    if (this.writer?.busy && !known) await this.writer.flush();
+    const host = known ? `${parent}/${parts[parts.length - 1]}` : this.resolve(name, parts);
     // something is there, or will be: let the writer finish before it is replaced or looked at
     if (this.writer?.busy && this.touched.has(host)) await this.writer.flush();
     await this.settle(host);
-    this.ensureDir(dirname(host), name);
+    this.targetDir = known ? parent : dirname(host);
+    this.ensureDir(this.targetDir, name);
     return host;
   }
 
