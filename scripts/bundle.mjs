@@ -53,6 +53,19 @@ const lazyH2 = {
   },
 };
 
+// undici calls node:assert as a plain function only, and loading the module costs 3-4 ms of every registry
+// verb's start: its modules get a function that loads the real one when an assertion fails.
+const lazyAssert = {
+  name: 'lazy-assert',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?assert$/ }, (a) => (/[\\/]node_modules[\\/]undici[\\/]/.test(a.importer) ? { path: 'assert', namespace: 'lazy-assert' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({
+      contents: "module.exports = function assert(value, message) { if (!value) require('node:assert')(value, message); };",
+      loader: 'js',
+    }));
+  },
+};
+
 // No import() is left in a bundle (esbuild makes each a require() in a promise): bin/hod compiles the bundles
 // with vm.Script, for its code cache, and a dynamic import there would need Node's experimental loader hook.
 const common = {
@@ -65,7 +78,7 @@ await build({ ...common, entryPoints: VENDORED.map((v) => ({ in: v, out: `vendor
 await build({
   ...common,
   entryPoints: Object.keys(VERBS).map((v) => ({ in: `verb:${v}`, out: v })),
-  plugins: [entries, vendor, lazyH2],
+  plugins: [entries, vendor, lazyH2, lazyAssert],
   // Code that finds files next to itself (the gzip worker, package.json) does so from lib/cli/ in dist.
   define: { 'import.meta.url': '__hodModuleUrl' },
   banner: { js: "const __hodModuleUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../lib/cli/bundle.js')).href;" },
