@@ -32,11 +32,16 @@ else import('../dist/lib/cli/main.js').then((m) => m.main(argv)).then(done);
 /**
  * require(), but with a V8 code cache kept beside the bundle (<verb>.cjs.v8cache): without one, every process
  * compiles again each function it calls (hod run: ~8 ms of its 30 ms of JavaScript). The cache is written at
- * the exit of a run that ended well, or just before the run changes a V8 flag, so it holds the functions the
- * run used until then; the next two such runs write it again, each adding the functions it compiled itself
- * (another path, another verb's flags). V8 refuses a cache made by another V8 or with other flags; the
- * bundle's size and mtime, on its first line, catch a changed bundle. Only the bundle's owner writes it: the
- * cache is trusted as much as the bundle.
+ * the exit of a run that ended well, so it holds the functions the run used; the next two such runs write it
+ * again, each adding the functions it compiled itself (another path, another verb's flags). The bundle's size
+ * and mtime and Node's version, on its first line, catch a changed bundle or Node. Only the bundle's owner
+ * writes it: the cache is trusted as much as the bundle.
+ *
+ * V8 refuses a cache made under other flags, and the registry client changes one (--liftoff-only,
+ * lib/registry/wasm-flags.ts): it hands over a function that puts the flags back, called before the cache is
+ * written at exit. Should V8 still refuse such a cache (another Node, whose flag implies others), the cache
+ * is written just before the flag changes instead, as its first line then says ("before-flags"): it holds
+ * fewer functions, but it is used.
  */
 function loadBundle(file) {
   const vm = require('node:vm');
@@ -45,13 +50,15 @@ function loadBundle(file) {
   const stamp = `${st.size} ${st.mtimeMs}`;
   let cachedData;
   let writes = 0;
+  let when = 'exit';
   try {
     const data = fs.readFileSync(cacheFile);
     const nl = data.indexOf(10);
-    const [size, mtime, n] = data.subarray(0, nl).toString().split(' ');
-    if (`${size} ${mtime}` === stamp) {
+    const [size, mtime, n, w, node] = data.subarray(0, nl).toString().split(' ');
+    if (`${size} ${mtime}` === stamp && node === process.version) {
       cachedData = data.subarray(nl + 1);
       writes = Number(n);
+      when = w === 'before-flags' ? w : 'exit';
     }
   } catch {
     // none yet
@@ -61,15 +68,21 @@ function loadBundle(file) {
   const script = new vm.Script(source, { filename: file, cachedData });
   const mod = { exports: {} };
   script.runInThisContext().call(mod.exports, mod.exports, require('node:module').createRequire(file), mod, file, path.dirname(file));
-  if (script.cachedDataRejected) writes = 0;
+  if (script.cachedDataRejected) {
+    // same bundle, same Node: the flags it was made under were not the flags put back
+    when = 'before-flags';
+    writes = 0;
+  }
   if ((!cachedData || script.cachedDataRejected || writes < 3) && st.uid === process.geteuid()) {
     let written = false;
+    let restoreFlags;
     const write = () => {
       if (written) return;
       written = true;
+      restoreFlags?.();
       const tmp = `${cacheFile}.${process.pid}`;
       try {
-        fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${stamp} ${writes + 1}\n`), script.createCachedData()]));
+        fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${stamp} ${writes + 1} ${when} ${process.version}\n`), script.createCachedData()]));
         fs.renameSync(tmp, cacheFile);
       } catch {
         try {
@@ -80,9 +93,10 @@ function loadBundle(file) {
       }
     };
     process.once('exit', (code) => code === 0 && write());
-    // a cache made after a V8 flag changed is refused by every process that starts without it: the registry
-    // client's --liftoff-only (lib/registry/wasm-flags.ts) has the cache written first
-    process[Symbol.for('hod.beforeV8Flags')] = write;
+    process[Symbol.for('hod.beforeV8Flags')] = (restore) => {
+      if (when === 'before-flags') write();
+      else restoreFlags = restore;
+    };
   }
   return mod.exports;
 }

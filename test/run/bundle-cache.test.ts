@@ -24,7 +24,7 @@ describe('bin/hod: the verb bundles\' code cache', function () {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('is written by a run that ended well, stamped with the bundle\'s size and mtime, and rewritten by the next two', function () {
+  it('is written by a run that ended well, stamped with the bundle\'s size and mtime and Node\'s version, and rewritten by the next two', function () {
     expect(version('--bogus').status).to.equal(125);
     expect(fs.existsSync(cache()), 'a failed run writes none').to.equal(false);
     const st = fs.statSync(bundle());
@@ -33,7 +33,7 @@ describe('bin/hod: the verb bundles\' code cache', function () {
       expect(r.status, r.stderr).to.equal(0);
       expect(r.stdout).to.match(/^Version:/);
       const data = fs.readFileSync(cache());
-      expect(data.subarray(0, data.indexOf(10)).toString()).to.equal(`${st.size} ${st.mtimeMs} ${n}`);
+      expect(data.subarray(0, data.indexOf(10)).toString()).to.equal(`${st.size} ${st.mtimeMs} ${n} exit ${process.version}`);
     }
   });
 
@@ -49,7 +49,7 @@ describe('bin/hod: the verb bundles\' code cache', function () {
     expect(r.stdout).to.match(/^VERSION:/);
   });
 
-  it('is accepted by the next run of a verb that talks to a registry, which changes a V8 flag (--liftoff-only)', async function () {
+  it('is accepted by the next run of a verb that talks to a registry, which changes a V8 flag (--liftoff-only) and puts it back before writing the cache', async function () {
     this.timeout(60_000);
     const reg = await startRegistry();
     const t = tempRoot();
@@ -57,14 +57,22 @@ describe('bin/hod: the verb bundles\' code cache', function () {
       makeBusybox(t.root, 'app:1');
       hodOk(t.root, ['push', '--tls-verify=false', 'app:1', `docker://${reg.host}/cache/app:1`]);
       const inspectCache = path.join(dir, 'dist', 'cli', 'inspect.cjs.v8cache');
-      // a cache V8 refused would be written again as the first: 1, 1, 1
-      for (const n of [1, 2, 3]) {
+      const inspect = () => {
         const r = spawnSync(path.join(dir, 'bin', 'hod'), ['--root', t.root, 'inspect', '--tls-verify=false', '--type', 'manifest', `docker://${reg.host}/cache/app:1`], { encoding: 'utf8' });
         expect(r.status, r.stderr).to.equal(0);
         expect(JSON.parse(r.stdout).layers).to.have.length(1);
         const data = fs.readFileSync(inspectCache);
-        expect(data.subarray(0, data.indexOf(10)).toString().split(' ')[2]).to.equal(String(n));
-      }
+        return data.subarray(0, data.indexOf(10)).toString().split(' ').slice(2, 4).join(' ');
+      };
+      // a cache V8 refused would be written again as the first: 1, 1, 1
+      for (const n of [1, 2, 3]) expect(inspect()).to.equal(`${n} exit`);
+      // a refused cache (here a damaged one, as when putting the flags back does not give the flags the
+      // cache is checked against) is written before the flag changes from then on
+      const data = fs.readFileSync(inspectCache);
+      const nl = data.indexOf(10);
+      fs.writeFileSync(inspectCache, Buffer.concat([data.subarray(0, nl + 1), Buffer.alloc(data.length - nl - 1, 7)]));
+      expect(inspect()).to.equal('1 before-flags');
+      expect(inspect()).to.equal('2 before-flags');
     } finally {
       t.cleanup();
       await reg.stop();
