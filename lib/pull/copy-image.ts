@@ -78,15 +78,20 @@ export function verifier(desc: Descriptor, what: string, onBytes?: (done: number
     transform(chunk: Buffer, _enc, cb) {
       size += chunk.length;
       if (size > desc.size) return cb(new HodError('EDIGEST', `${what}: blob ${desc.digest} is larger than its ${desc.size} bytes`));
-      hash?.update(chunk);
+      // hashed after this turn: the chunk's readers (a gunzip, a disk write) start on it first, on other
+      // threads, rather than after the 0.75 ms a MiB takes to hash
+      if (hash) queueMicrotask(() => hash.update(chunk));
       onBytes?.(size);
       cb(null, chunk);
     },
     flush(cb) {
       if (size !== desc.size) return cb(new HodError('EDIGEST', `${what}: blob ${desc.digest} has ${size} bytes, expected ${desc.size}`));
       if (!hash) return cb();
-      const got = `${desc.digest.split(':')[0]}:${hash.digest('hex')}`;
-      cb(got === desc.digest ? null : new DigestMismatchError(`${what}: blob`, desc.digest, got));
+      // queued after every update
+      queueMicrotask(() => {
+        const got = `${desc.digest.split(':')[0]}:${hash.digest('hex')}`;
+        cb(got === desc.digest ? null : new DigestMismatchError(`${what}: blob`, desc.digest, got));
+      });
     },
   });
 }

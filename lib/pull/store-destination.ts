@@ -80,7 +80,9 @@ export class StoreDestination implements ImageDestination {
     const hash = crypto.createHash('sha256');
     const tap = new Transform({
       transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
+        // hashed after this turn, not in it: zlib hands a chunk over from inside its callback and starts
+        // inflating the next one only when the chunk's readers return
+        queueMicrotask(() => hash.update(chunk));
         cb(null, chunk);
       },
     });
