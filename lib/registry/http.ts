@@ -42,6 +42,10 @@ export interface HttpRequest {
 /** undici's request(url, options) on a given dispatcher. */
 export function httpRequest(d: DispatcherType, url: string | URL, opts: HttpRequest = {}): Promise<Response> {
   const u = new URL(url);
-  const req = { origin: u.origin, path: u.pathname + u.search, method: opts.method ?? 'GET', headers: opts.headers, body: opts.body, maxRedirections: opts.redirects ?? 0, signal: opts.signal };
+  const method = opts.method ?? 'GET';
+  // undici closes the connection after every HEAD, for servers that send a body anyway; registries do not
+  // (Go's client, under skopeo and buildah, keeps it too), and a push asks HEAD of each blob, each on a new
+  // connection otherwise
+  const req = { origin: u.origin, path: u.pathname + u.search, method, headers: opts.headers, body: opts.body, maxRedirections: opts.redirects ?? 0, signal: opts.signal, reset: method === 'HEAD' ? false : undefined };
   return d.request(req as DispatcherType.RequestOptions);
 }
